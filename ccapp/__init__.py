@@ -1,0 +1,3 @@
+"""ccapp: a contact-center application server for Asterisk."""
+
+__version__ = "0.1.0"

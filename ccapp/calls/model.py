@@ -1,0 +1,89 @@
+"""A caller's journey (`Call`), its channels (`Leg`) and the journal events that record both.
+
+The journal is the source of truth: storage projects `calls`/`legs` rows from the events, so a
+replayed event changes nothing (events are keyed by call id + sequence number).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+
+
+class Via(StrEnum):
+    """Which adapter carries the call."""
+
+    ARI = "ari"
+    AGI = "agi"
+
+
+class EventKind(StrEnum):
+    """Journal event kinds. The data each carries is documented per member."""
+
+    CALL_STARTED = "call.started"  # direction, via, entry, caller_number, caller_name, called_number
+    LEG_ADDED = "leg.added"  # leg_id, channel, role, endpoint, caller_number
+    LEG_ANSWERED = "leg.answered"  # leg_id
+    LEG_ENDED = "leg.ended"  # leg_id, cause, cause_text
+    PROMPT = "prompt"  # prompts (sound names)
+    DIGITS = "digits"  # digits (masked when sensitive), terminator, timed_out
+    IVR_NODE = "ivr.node"  # tree, node
+    CONTINUED = "continued"  # context, extension, priority, reason
+    ERROR = "error"  # where, error (type and message; never caller data)
+    CALL_ENDED = "call.ended"  # cause, cause_text, outcome
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """One timestamped fact about a call. ``seq`` is 1, 2, 3… within the call."""
+
+    call_id: str
+    seq: int
+    at: datetime
+    kind: EventKind
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+def new_call_id() -> str:
+    """Stable, sortable-enough, unique call id."""
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class Leg:
+    """One channel taking part in a call."""
+
+    leg_id: str
+    channel: str
+    role: str = "caller"
+    endpoint: str | None = None
+    caller_number: str | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    cause: int | None = None
+
+
+# Q.850 causes ccapp names in records; the rest are stored as numbers with Asterisk's text.
+Q850 = {
+    0: "Unknown",
+    1: "Unallocated number",
+    16: "Normal Clearing",
+    17: "User busy",
+    18: "No user responding",
+    19: "No answer",
+    21: "Call rejected",
+    27: "Destination out of order",
+    34: "No circuit available",
+    38: "Network out of order",
+    41: "Temporary failure",
+    127: "Interworking",
+}
