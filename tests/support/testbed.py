@@ -1,0 +1,82 @@
+"""The real Asterisk test bed (scripts/asterisk-sandbox) as seen from tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SANDBOX = REPO / "scripts" / "asterisk-sandbox"
+
+ARI_URL = os.environ.get("CCAPP_ARI_URL", "http://127.0.0.1:8088")
+ARI_USER = os.environ.get("CCAPP_ARI_USER", "ccapp")
+ARI_PASSWORD = os.environ.get("CCAPP_ARI_PASSWORD", "testbed-ari-secret")
+AMI_HOST = "127.0.0.1"
+AMI_PORT = 5038
+AMI_USER = "ccapp"
+AMI_PASSWORD = os.environ.get("CCAPP_AMI_PASSWORD", "testbed-ami-secret")
+SIP_PORT = 5060
+SIPP_DATA = "/usr/share/sip-tester"
+
+
+def sandbox(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run scripts/asterisk-sandbox with arguments."""
+    return subprocess.run(
+        [str(SANDBOX), *args], check=check, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def sandbox_root() -> Path:
+    return Path(sandbox("root").stdout.strip())
+
+
+def asterisk_cli(command: str) -> str:
+    return sandbox("cli", command).stdout
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+async def run_sipp(
+    scenario: str | Path,
+    *,
+    service: str,
+    calls: int = 1,
+    rate: float = 1.0,
+    local_port: int = 5061,
+    timeout: float = 60,
+    extra: tuple[str, ...] = (),
+) -> SippResult:
+    """Place ``calls`` SIPp calls to extension ``service`` with a scenario file (copied into the chroot,
+    because sipp runs inside it) or a built-in scenario name (``uac``, ``uac_pcap``)."""
+    root = sandbox_root()
+    if isinstance(scenario, Path):
+        dest = root / "tmp" / scenario.name
+        dest.write_text(scenario.read_text())
+        scen = ["-sf", f"/tmp/{scenario.name}"]
+    else:
+        scen = ["-sn", scenario]
+    args = [
+        str(SANDBOX), "exec", "sipp", f"127.0.0.1:{SIP_PORT}", *scen,
+        "-s", service, "-i", "127.0.0.1", "-p", str(local_port),
+        "-m", str(calls), "-r", str(rate), "-rp", "1000",
+        "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
+        "-trace_err", "-error_file", "/tmp/sipp-errors.log", "-nd",
+        *extra,
+    ]
+    proc = await asyncio.create_subprocess_exec(
+        *args, cwd="/", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout + 30)
+    return SippResult(proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace"))
