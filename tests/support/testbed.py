@@ -72,7 +72,7 @@ async def run_sipp(
         "-s", service, "-i", "127.0.0.1", "-p", str(local_port),
         "-m", str(calls), "-r", str(rate), "-rp", "1000",
         "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
-        "-trace_err", "-error_file", "/tmp/sipp-errors.log",
+        "-trace_err", "-error_file", "/tmp/sipp-errors.log", "-trace_msg", "-message_file", "/tmp/sipp-messages.log",
         *extra,
     ]
     proc = await asyncio.create_subprocess_exec(
