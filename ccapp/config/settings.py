@@ -1,0 +1,219 @@
+"""Typed settings: what a valid ``ccapp.yaml`` holds once loaded.
+
+Every model forbids unknown keys so a typo is an error, not a silently ignored line. Passwords are
+``SecretStr`` so they never show in a repr. Numbers are strict: YAML already gives ints and floats, and
+lax parsing would let ``port: true`` through as port 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from ccapp.config.redact import redact_url
+
+
+def _not_empty(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value():
+        raise ValueError("must not be empty")
+    return value
+
+
+Secret = Annotated[SecretStr, AfterValidator(_not_empty)]
+Port = Annotated[int, Field(strict=True, ge=1, le=65535)]
+Seconds = Annotated[float, Field(strict=True, gt=0)]
+Host = Annotated[str, Field(min_length=1, pattern=r"^[^\s/]+$")]
+SoundName = Annotated[str, Field(min_length=1, pattern=r"^[\w./-]+$")]
+Name = Annotated[str, Field(min_length=1, pattern=r"^[\w.-]+$")]
+
+LOOPBACK = "127.0.0.1"
+#: the placeholder password of ccapp.yaml.example, which check-config warns about
+PLACEHOLDER_PASSWORD = "change-me"
+DATABASE_URL_PREFIXES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+TERMINATORS = frozenset("0123456789*#") | {""}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AriSettings(_Section):
+    """Asterisk REST Interface: the call-control link."""
+
+    url: str = "http://127.0.0.1:8088"
+    username: Annotated[str, Field(min_length=1)]
+    #: filled from ``password_file`` by the loader when that is given instead
+    password: Secret
+    password_file: Path | None = None
+    app: Name = "ccapp"
+    reconnect_max_s: Seconds = 10.0
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            raise ValueError("must be an http:// or https:// URL with a valid port") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value.rstrip("/")
+
+
+class AmiSettings(_Section):
+    """Asterisk Manager Interface: originate and dialplan events."""
+
+    enabled: bool = True
+    host: Host = LOOPBACK
+    port: Port = 5038
+    username: Annotated[str | None, Field(validate_default=True, min_length=1)] = None
+    password: Annotated[Secret | None, Field(validate_default=True)] = None
+    password_file: Path | None = None
+
+    @field_validator("username", "password")
+    @classmethod
+    def _required_when_enabled(cls, value: Any, info: ValidationInfo) -> Any:
+        # validate_default=True makes this run for an absent key. "enabled" is declared first, so it
+        # is in info.data when valid; when it is invalid that is reported on its own.
+        if value is None and info.data.get("enabled", False):
+            raise PydanticCustomError("missing", "field required when enabled")
+        return value
+
+
+class AgiSettings(_Section):
+    """The FastAGI server that dialplans reach with ``AGI(agi://host:port/ivr/<tree>)``."""
+
+    enabled: bool = True
+    host: Host = LOOPBACK
+    port: Port = 4573
+
+
+class HttpSettings(_Section):
+    """REST API, wallboard, health and metrics."""
+
+    host: Host = LOOPBACK
+    port: Port = 8080
+
+
+class DatabaseSettings(_Section):
+    """Where CDRs, agents and campaigns live; the outbox keeps events while the database is down."""
+
+    # Four slashes: an absolute path. SQLAlchemy reads sqlite:///x as the relative path "x".
+    url: str = "sqlite+aiosqlite:////var/lib/ccapp/ccapp.db"
+    outbox_dir: Path = Path("/var/lib/ccapp/outbox")
+
+    @field_validator("url")
+    @classmethod
+    def _supported_driver(cls, value: str) -> str:
+        # The message never repeats the value: a database URL may carry a password.
+        if not value.startswith(DATABASE_URL_PREFIXES):
+            raise ValueError("must start with " + " or ".join(DATABASE_URL_PREFIXES))
+        try:
+            urlsplit(value).port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            raise ValueError("is not a valid URL (bad host or port)") from None
+        return value
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # Keep the database password out of reprs (and so out of tracebacks and debug logs).
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if name == "url" and isinstance(value, str) else value
+
+
+class FallbackSettings(_Section):
+    """Where a call continues in the dialplan when ccapp fails while handling it."""
+
+    context: Name = "ccapp-fallback"
+    extension: Annotated[str, Field(min_length=1)] = "s"
+    priority: Annotated[int, Field(strict=True, ge=1)] = 1
+
+    @field_validator("extension", mode="before")
+    @classmethod
+    def _number_is_an_extension(cls, value: Any) -> Any:
+        # "extension: 100" arrives from YAML as an int.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class ShutdownSettings(_Section):
+    """How long running calls get to finish on SIGTERM."""
+
+    grace_s: Seconds = 30.0
+
+
+class LoggingSettings(_Section):
+    """Log level and line format."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class FirstIvrSettings(_Section):
+    """The built-in first IVR step: prompt, collect digits, say goodbye."""
+
+    prompt: SoundName = "ccapp/enter-digits"
+    max_digits: Annotated[int, Field(strict=True, ge=1, le=32)] = 8
+    terminator: str = "#"
+    first_timeout_s: Seconds = 5.0
+    inter_digit_timeout_s: Seconds = 3.0
+    goodbye: SoundName = "vm-goodbye"
+
+    @field_validator("terminator", mode="before")
+    @classmethod
+    def _one_key(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if value is None:
+            # Unquoted "terminator: #" is a YAML comment, which leaves the value empty (null).
+            raise ValueError('must be one of 0-9, *, # or "" (quote it in YAML: terminator: "#")')
+        if not isinstance(value, str) or value not in TERMINATORS:
+            raise ValueError('must be one of 0-9, *, # or "" (empty for none)')
+        return value
+
+
+class IvrSettings(_Section):
+    """IVR defaults."""
+
+    first: FirstIvrSettings = Field(default_factory=FirstIvrSettings)
+
+
+class Settings(_Section):
+    """The whole of ``ccapp.yaml``."""
+
+    ari: AriSettings
+    ami: AmiSettings
+    agi: AgiSettings = Field(default_factory=AgiSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    fallback: FallbackSettings = Field(default_factory=FallbackSettings)
+    shutdown: ShutdownSettings = Field(default_factory=ShutdownSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    ivr: IvrSettings = Field(default_factory=IvrSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections_with_credentials_always_checked(cls, data: Any) -> Any:
+        # An absent "ari:" should report ari.username and ari.password, not a bare "ari: missing";
+        # AMI is enabled by default, so its credentials are checked the same way.
+        if isinstance(data, dict):
+            return {"ari": {}, "ami": {}, **data}
+        return data
