@@ -170,7 +170,7 @@ class LoggingSettings(_Section):
 class FirstIvrSettings(_Section):
     """The built-in first IVR step: prompt, collect digits, say goodbye."""
 
-    prompt: SoundName = "ccapp/enter-digits"
+    prompt: SoundName = "vm-enter-num-to-call"
     max_digits: Annotated[int, Field(strict=True, ge=1, le=32)] = 8
     terminator: str = "#"
     first_timeout_s: Seconds = 5.0

@@ -47,7 +47,7 @@ def test_a_minimal_file_gets_loopback_binds_and_documented_defaults(
     assert settings.shutdown.grace_s == 30
     assert (settings.logging.level, settings.logging.format) == ("INFO", "json")
     first = settings.ivr.first
-    assert (first.prompt, first.max_digits, first.goodbye) == ("ccapp/enter-digits", 8, "vm-goodbye")
+    assert (first.prompt, first.max_digits, first.goodbye) == ("vm-enter-num-to-call", 8, "vm-goodbye")
     assert (first.first_timeout_s, first.inter_digit_timeout_s) == (5, 3)
 
 
