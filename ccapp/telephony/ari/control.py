@@ -1,0 +1,226 @@
+"""`CallControl` over ARI for one channel in Stasis.
+
+The control reads its channel's events from a queue that `AriApp` fills (or a test does). It has no
+task of its own: each operation consumes events while it waits, with a timeout where the port has
+one. Keys are buffered until an operation wants them (type-ahead); keys pressed during a
+non-interruptible prompt are dropped, like Asterisk's Playback().
+
+Once the channel hangs up, leaves the application, or is reported lost after a reconnect, every
+pending and later operation raises `CallGone`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
+
+from ccapp.calls.ports import DigitResult
+from ccapp.errors import CallGone, TelephonyError
+from ccapp.telephony.ari.client import AriClient, AriRequestError
+from ccapp.telephony.ari.events import (
+    AriEvent,
+    Channel,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelHangupRequest,
+    ChannelStateChange,
+    PlaybackFinished,
+    StasisEnd,
+)
+
+log = logging.getLogger("ccapp.telephony.ari.control")
+T = TypeVar("T")
+
+
+class FeedSignal(enum.Enum):
+    """Notes `AriApp` slips into a channel's queue besides events."""
+
+    #: the events socket reconnected and Asterisk no longer has the channel
+    LOST = "lost"
+    #: the events socket reconnected; events may have been missed, re-check what is awaited
+    RESYNC = "resync"
+
+
+FeedItem = AriEvent | FeedSignal
+
+
+class AriCallControl:
+    """Implements `ccapp.calls.ports.CallControl` for ``channel``."""
+
+    def __init__(
+        self,
+        client: AriClient,
+        channel: Channel,
+        events: asyncio.Queue[FeedItem],
+        *,
+        lang: str | None = None,
+    ) -> None:
+        self._client = client
+        self.channel = channel
+        self._events = events
+        self._lang = lang
+        self._digits: deque[str] = deque()
+        self._gone: str | None = None
+
+    @property
+    def channel_id(self) -> str:
+        return self.channel.id
+
+    @property
+    def gone(self) -> bool:
+        return self._gone is not None
+
+    # ------------------------------------------------------------------------------ port
+    async def answer(self) -> None:
+        self._drain()
+        if self.channel.state == "Up":
+            return
+        await self._rest(self._client.channels.answer(self.channel_id))
+
+    async def play(self, prompts: Sequence[str], *, interruptible: bool = False) -> str | None:
+        self._drain()
+        if interruptible and self._digits:
+            return self._digits.popleft()
+        if not prompts:
+            return None
+        media = [p if ":" in p else f"sound:{p}" for p in prompts]
+        return await self._play(media, interruptible)
+
+    async def collect_digits(
+        self,
+        *,
+        max_digits: int,
+        terminator: str = "#",
+        first_timeout: float = 5.0,
+        inter_digit_timeout: float = 3.0,
+        prompts: Sequence[str] = (),
+    ) -> DigitResult:
+        digits = ""
+        key = await self.play(prompts, interruptible=True) if prompts else None
+        while True:
+            if key is not None:
+                if terminator and key == terminator:
+                    return DigitResult(digits, terminator)
+                digits += key
+            if len(digits) >= max_digits:
+                return DigitResult(digits)
+            key = await self._next_digit(inter_digit_timeout if digits else first_timeout)
+            if key is None:
+                return DigitResult(digits, timed_out=True)
+
+    async def say_digits(self, digits: str) -> None:
+        self._drain()
+        if digits:
+            await self._play([f"digits:{digits}"], interruptible=False)
+
+    async def set_variable(self, name: str, value: str) -> None:
+        self._drain()
+        await self._rest(self._client.channels.set_var(self.channel_id, name, value))
+
+    async def hangup(self, cause: int = 16) -> None:
+        self._drain()
+        await self._rest(self._client.channels.hangup(self.channel_id, reason_code=cause))
+        self._gone = "hung up by ccapp"
+
+    async def continue_in_dialplan(self, context: str, extension: str = "s", priority: int = 1) -> None:
+        self._drain()
+        await self._rest(
+            self._client.channels.continue_in_dialplan(self.channel_id, context, extension, priority)
+        )
+        self._gone = f"continued in the dialplan at {context},{extension},{priority}"
+
+    # ------------------------------------------------------------------------------ internals
+    async def _play(self, media: list[str], interruptible: bool) -> str | None:
+        playback_id = uuid.uuid4().hex
+        await self._rest(
+            self._client.channels.play(self.channel_id, media, playback_id=playback_id, lang=self._lang)
+        )
+        while True:
+            item = await self._next()
+            if isinstance(item, PlaybackFinished) and item.playback.id == playback_id:
+                if item.playback.state == "failed":
+                    log.warning("playback of %s failed on %s", media, self.channel.name)
+                return None
+            if item is FeedSignal.RESYNC and await self._playback_over(playback_id):
+                return None
+            if isinstance(item, ChannelDtmfReceived) and interruptible:
+                with contextlib.suppress(AriRequestError):  # it may have just ended by itself
+                    await self._rest(self._client.playbacks.stop(playback_id))
+                return item.digit
+
+    async def _playback_over(self, playback_id: str) -> bool:
+        try:
+            await self._rest(self._client.playbacks.get(playback_id))
+        except AriRequestError as exc:
+            return exc.status == 404
+        return False
+
+    async def _next_digit(self, wait_s: float) -> str | None:
+        if self._digits:
+            return self._digits.popleft()
+        try:
+            async with asyncio.timeout(wait_s):
+                while True:
+                    item = await self._next()
+                    if isinstance(item, ChannelDtmfReceived):
+                        return item.digit
+        except TimeoutError:
+            return None
+
+    async def _next(self) -> FeedItem:
+        """The next event of this channel, after bookkeeping; `CallGone` when the channel is gone."""
+        self._check()
+        item = await self._events.get()
+        self._note(item)
+        self._check()
+        return item
+
+    def _drain(self) -> None:
+        """Take in what arrived while no operation was waiting: type-ahead keys and hang-ups."""
+        while True:
+            try:
+                item = self._events.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            self._note(item)
+            if isinstance(item, ChannelDtmfReceived):
+                self._digits.append(item.digit)
+        self._check()
+
+    def _note(self, item: FeedItem) -> None:
+        if isinstance(item, ChannelStateChange):
+            self.channel = item.channel
+        elif isinstance(item, ChannelHangupRequest | ChannelDestroyed):
+            self._gone = self._gone or "hung up"
+        elif isinstance(item, StasisEnd):
+            self._gone = self._gone or "left the application"
+        elif item is FeedSignal.LOST:
+            self._gone = self._gone or "lost while the events socket was down"
+
+    def _check(self) -> None:
+        if self._gone is not None:
+            raise CallGone(f"channel {self.channel.name or self.channel_id} {self._gone}")
+
+    async def _rest(self, request: Awaitable[T]) -> T:
+        """Run a request; an error caused by the caller having just hung up becomes `CallGone`."""
+        try:
+            return await request
+        except CallGone:
+            self._gone = self._gone or "gone"
+            raise
+        except TelephonyError as exc:
+            # e.g. 409 "not in Stasis" racing the StasisEnd that is already in the queue
+            self._drain_quietly()
+            if self._gone is not None:
+                raise CallGone(f"channel {self.channel.name or self.channel_id} {self._gone}") from exc
+            raise
+
+    def _drain_quietly(self) -> None:
+        with contextlib.suppress(CallGone):
+            self._drain()
