@@ -50,6 +50,7 @@ class AriEventStream:
         session: aiohttp.ClientSession | None = None,
         reconnect_max_s: float = 30.0,
         heartbeat_s: float = 15.0,
+        connect_timeout_s: float = 10.0,
         tap: Callable[[str], None] | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
@@ -64,6 +65,7 @@ class AriEventStream:
         self._session = session
         self.reconnect_max_s = reconnect_max_s
         self._heartbeat_s = heartbeat_s
+        self.connect_timeout_s = connect_timeout_s
         self._tap = tap
         self._rng = rng
         self._task: asyncio.Task[None] | None = None
@@ -131,9 +133,11 @@ class AriEventStream:
         """One connection's life; True when it was established (resets the back-off)."""
         started = time.monotonic()
         try:
-            ws = await session.ws_connect(
-                self._url, params=self._params, headers=self._headers, heartbeat=self._heartbeat_s
-            )
+            # the handshake gets its own bound (a half-open Asterisk must not stall reconnecting)
+            async with asyncio.timeout(self.connect_timeout_s):
+                ws = await session.ws_connect(
+                    self._url, params=self._params, headers=self._headers, heartbeat=self._heartbeat_s
+                )
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.warning("ARI events for %r: cannot connect (%s)", self.app, _describe(exc))
             return False
