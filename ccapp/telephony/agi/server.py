@@ -227,6 +227,14 @@ class FastAgiServer:
             return
         try:
             await handler(session)
+        except asyncio.CancelledError:
+            # stop() after the grace period: hand the call to the fallback if the session is
+            # between commands (a cancelled command still owes its reply, so it cannot be reused)
+            if session.in_step:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await self._fail_open(session, "agi-shutdown")
+            raise
         except CallGone:
             self.stats.caller_gone += 1
             log.info("caller hung up on %s (%s)", request.path, session.channel_id)
@@ -238,7 +246,7 @@ class FastAgiServer:
             self.stats.served += 1
 
     async def _fail_open(self, session: AgiSession, reason: str) -> None:
-        if self._fallback is None or session.released:
+        if self._fallback is None or not session.in_step:
             return
         with contextlib.suppress(CcappError, ValueError):
             await session.set_variable("CCAPP_FALLBACK_REASON", reason)

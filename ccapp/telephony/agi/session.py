@@ -44,6 +44,7 @@ class AgiSession:
         self._gone = False
         self._released = False
         self._closed = False
+        self._in_flight = False
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -65,6 +66,12 @@ class AgiSession:
     def released(self) -> bool:
         """ccapp is done with the channel: hung up, handed back to the dialplan, or closed."""
         return self._released or self._gone or self._closed
+
+    @property
+    def in_step(self) -> bool:
+        """Usable and between commands: no reply is owed (one is owed after a command was
+        cancelled while waiting for it, e.g. at shutdown)."""
+        return not self.released and not self._in_flight
 
     async def close(self) -> None:
         """Close the connection; Asterisk's AGI() then returns and the dialplan goes on."""
@@ -193,12 +200,19 @@ class AgiSession:
             raise CallGone(f"channel {self.channel_id} is no longer under ccapp's control")
         if "\n" in line or "\r" in line:
             raise ValueError("an AGI command is one line")
+        if self._in_flight:
+            raise TelephonyError(
+                f"AGI session of {self.channel_id} is out of step: a reply is still owed "
+                "(a command was cancelled, or two ran at once)"
+            )
         wait = self._command_timeout if reply_timeout is None else reply_timeout
         try:
+            self._in_flight = True
             self._writer.write(line.encode() + b"\n")
             async with asyncio.timeout(wait):
                 await self._writer.drain()
                 reply = await self._read_reply()
+            self._in_flight = False
         except TimeoutError:
             await self.close()
             raise TelephonyError(f"AGI {verb} got no reply within {wait:g} s") from None

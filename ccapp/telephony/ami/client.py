@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -271,7 +272,7 @@ class AmiClient:
             except Exception:
                 log.exception("AMI %s handler failed", event.event)
                 continue
-            if result is not None:
+            if inspect.isawaitable(result):
                 task = asyncio.ensure_future(result)
                 self._handler_tasks.add(task)
                 task.add_done_callback(self._handler_done)

@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from ccapp.errors import CallGone
+from ccapp.errors import CallGone, TelephonyError
 from ccapp.telephony.agi.protocol import AgiRequest
 from ccapp.telephony.agi.server import AgiHandler, AgiResolver, FastAgiServer
 from ccapp.telephony.agi.session import AgiSession
-from tests.unit.agi.scripted import FIXTURES, ScriptedAsterisk
+from tests.unit.agi.scripted import FIXTURES, ScriptedAsterisk, agi_pair
 
 HEADER = (FIXTURES / "header_asterisk22.txt").read_bytes()
 
@@ -212,7 +212,13 @@ async def test_stop_drops_peers_in_header_and_cancels_calls_after_the_grace_peri
     silent_reader, silent = await asyncio.open_connection("127.0.0.1", server.port)
     async with call(server) as asterisk:
         await started.wait()
-        await server.stop(grace=0.05)
+        stopping = asyncio.create_task(server.stop(grace=0.05))
+        # the idle call is handed to the fallback context before its connection closes
+        await asterisk.expect('SET VARIABLE CCAPP_FALLBACK_REASON "agi-shutdown"', "200 result=1")
+        await asterisk.expect("SET CONTEXT ccapp-fallback", "200 result=0")
+        await asterisk.expect("SET EXTENSION s", "200 result=0")
+        await asterisk.expect("SET PRIORITY 1", "200 result=0")
+        await stopping
         assert cancelled.is_set()
         assert await asterisk.at_eof()
         assert await closed_by_server(silent_reader)
@@ -240,3 +246,33 @@ async def test_stop_lets_a_call_finish_within_the_grace_period() -> None:
         await asterisk.expect("ANSWER", "200 result=0")
         await stopping
     assert server.stats.served == 1
+
+
+async def test_a_call_cancelled_mid_command_is_closed_without_fallback() -> None:
+    started = asyncio.Event()
+
+    async def waiting(session: AgiSession) -> None:
+        started.set()
+        await session.wait_for_digit(30)
+
+    server = FastAgiServer({"ivr/first": waiting}, "127.0.0.1", 0)
+    await server.start()
+    async with call(server) as asterisk:
+        await started.wait()
+        assert await asterisk.read_command() == "WAIT FOR DIGIT 30000"
+        await server.stop(grace=0.05)
+        # the WAIT FOR DIGIT reply is still owed: nothing else may be sent on this connection
+        assert await asterisk.at_eof()
+        assert asterisk.commands == ["WAIT FOR DIGIT 30000"]
+
+
+async def test_a_second_command_while_one_is_in_flight_is_refused() -> None:
+    async with agi_pair() as (session, asterisk):
+        first = asyncio.create_task(session.wait_for_digit(5))
+        assert await asterisk.read_command() == "WAIT FOR DIGIT 5000"
+        assert not session.in_step
+        with pytest.raises(TelephonyError, match="out of step"):
+            await session.answer()
+        asterisk.send("200 result=49")
+        assert await first == "1"
+        assert session.in_step

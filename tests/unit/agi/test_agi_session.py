@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 import pytest
 
@@ -16,7 +16,8 @@ KEYS = '"0123456789*#"'
 
 
 async def run(
-    action: Callable[[AgiSession], Awaitable[T]], script: Callable[[ScriptedAsterisk], Awaitable[None]]
+    action: Callable[[AgiSession], Awaitable[T]],
+    script: Callable[[ScriptedAsterisk], Coroutine[Any, Any, None]],
 ) -> tuple[T, list[str]]:
     async with agi_pair() as (session, asterisk):
         peer = asyncio.create_task(script(asterisk))

@@ -152,7 +152,12 @@ async def test_the_client_reconnects_and_logs_in_again_after_the_link_drops(fake
     events: list[str] = []
     got = asyncio.Event()
     async with connected(fake) as client:
-        client.on_event("UserEvent", lambda e: (events.append(e["UserEvent"]), got.set()))
+
+        def on_user_event(event: AmiMessage) -> None:
+            events.append(event["UserEvent"])
+            got.set()
+
+        client.on_event("UserEvent", on_user_event)
         fake.login_seen.clear()
         await fake.drop_all()
         await relogin(fake, client)
