@@ -1,0 +1,139 @@
+"""SQLAlchemy models: the journal (`call_events`) and the CDR rows projected from it (`calls`, `legs`).
+
+The hand-written Alembic migrations in top-level ``migrations/`` create exactly these tables; a test
+compares the two so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    PostgreSQL keeps the offset (``timestamptz``); SQLite stores text without one, so values are
+    normalised to UTC on the way in and marked UTC on the way out. Naive input is taken as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        # SQLite's DATETIME text has no offset; drop it so the stored text sorts and compares as UTC.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+#: JSON on SQLite, JSONB on PostgreSQL (indexable, compact).
+JsonData = JSON().with_variant(JSONB(), "postgresql")
+
+
+#: Constraint names match the hand-written migrations, so later migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of ccapp's tables."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+class CallRow(Base):
+    """One caller's journey (a CDR). Every column but the key may be NULL until its event arrives.
+
+    Strings are unbounded on purpose: a long caller name must never make a journal batch fail.
+    """
+
+    __tablename__ = "calls"
+
+    call_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    direction: Mapped[str | None] = mapped_column(String())
+    via: Mapped[str | None] = mapped_column(String())
+    entry: Mapped[str | None] = mapped_column(String())
+    caller_number: Mapped[str | None] = mapped_column(String())
+    caller_name: Mapped[str | None] = mapped_column(String())
+    called_number: Mapped[str | None] = mapped_column(String())
+    started_at: Mapped[datetime | None] = mapped_column(index=True)
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    hangup_cause: Mapped[int | None] = mapped_column(Integer)
+    hangup_cause_text: Mapped[str | None] = mapped_column(String())
+    outcome: Mapped[str | None] = mapped_column(String())
+    digits: Mapped[str | None] = mapped_column(String())
+    last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class LegRow(Base):
+    """One channel of a call, keyed by Asterisk's channel unique id."""
+
+    __tablename__ = "legs"
+
+    leg_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(), ForeignKey("calls.call_id"), index=True)
+    channel: Mapped[str | None] = mapped_column(String())
+    role: Mapped[str | None] = mapped_column(String())
+    endpoint: Mapped[str | None] = mapped_column(String())
+    caller_number: Mapped[str | None] = mapped_column(String())
+    created_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    hangup_cause: Mapped[int | None] = mapped_column(Integer)
+    hangup_cause_text: Mapped[str | None] = mapped_column(String())
+
+
+class CallEventRow(Base):
+    """One journal event, stored exactly once per (call_id, seq)."""
+
+    __tablename__ = "call_events"
+    __table_args__ = (
+        UniqueConstraint("call_id", "seq", name="uq_call_events_call_id_seq"),
+        Index("ix_call_events_at", "at"),
+    )
+
+    # BigInteger on PG, but SQLite only autoincrements a column declared exactly INTEGER.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    call_id: Mapped[str] = mapped_column(String())
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String())
+    data: Mapped[dict[str, Any]] = mapped_column(JsonData, default=dict)
