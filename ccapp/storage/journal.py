@@ -236,7 +236,9 @@ class SqlJournal:
                 async with self._db.engine.begin() as conn:
                     written = await write_batch(conn, [record])
             except _BAD_DATA as exc:
-                self._outbox.dead_letter(encode_record(record), f"refused by the database: {exc}")
+                # The driver's message only: SQLAlchemy's own text would repeat the bound values.
+                reason = f"refused by the database: {type(exc.orig).__name__}: {exc.orig}"
+                self._outbox.dead_letter(encode_record(record), reason)
                 self._delivered(1, 0, dead=True)
             except Exception as exc:
                 self._db_failed(exc)
