@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,53 @@ async def test_stop_with_a_timeout_leaves_the_backlog_on_disk(
     await down.dispose()
     assert journal.pending == EVENTS_PER_CALL
     assert outbox_lines(outbox_dir) == EVENTS_PER_CALL
+
+
+async def until(predicate: Callable[[], bool]) -> None:
+    """Wait (5 s at most) for a side effect of the journal's own tasks, such as files on disk."""
+    async with asyncio.timeout(5):
+        while not predicate():  # noqa: ASYNC110 - files and counters have no event to wait on
+            await asyncio.sleep(0.01)
+
+
+async def test_a_hung_database_does_not_delay_the_outbox(
+    db: Database, clock: FakeClock, outbox_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = asyncio.Event()
+    real = journal_module.write_batch
+
+    async def hung(conn: Any, records: Any) -> int:
+        await release.wait()
+        return await real(conn, records)
+
+    monkeypatch.setattr(journal_module, "write_batch", hung)
+    journal = SqlJournal(db, outbox_dir)
+    await journal.start()
+    run_call(journal, clock, "c1")
+    await until(lambda: outbox_lines(outbox_dir) == EVENTS_PER_CALL)
+    run_call(journal, clock, "c2")  # arrives while the first batch is stuck in SQL
+    await until(lambda: outbox_lines(outbox_dir) == 2 * EVENTS_PER_CALL)
+    release.set()
+    await journal.flush()
+    await journal.stop()
+    assert await count_events(db) == 2 * EVENTS_PER_CALL
+
+
+async def test_a_database_without_tables_keeps_events_instead_of_dead_lettering_them(
+    clock: FakeClock, outbox_dir: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ccapp.db'}"
+    db = Database(url)  # reachable, but never migrated
+    journal = SqlJournal(db, outbox_dir, **FAST)
+    await journal.start()
+    try:
+        run_call(journal, clock, "c1")
+        await until(lambda: journal.stats["retries"] >= 2)
+        assert journal.stats["dead_letters"] == 0
+        await upgrade(url)
+        async with asyncio.timeout(5):
+            await journal.flush()
+        assert await count_events(db) == EVENTS_PER_CALL
+    finally:
+        await journal.stop()
+        await db.dispose()
