@@ -33,7 +33,6 @@ from tests.unit.storage.helpers import EVENTS_PER_CALL, run_call
 
 pytestmark = pytest.mark.postgres
 
-FAST = {"retry_initial": 0.05, "retry_max": 0.2}
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
@@ -106,7 +105,7 @@ async def test_the_journal_reconnects_through_the_same_engine_after_an_outage(
     port = await proxy.open()
     via_proxy = Database(make_url(pg_url).set(port=port))
     clock = FakeClock()
-    journal = SqlJournal(via_proxy, tmp_path / "outbox", **FAST)
+    journal = SqlJournal(via_proxy, tmp_path / "outbox", retry_initial=0.05, retry_max=0.2)
     await journal.start()
     try:
         run_call(journal, clock, "before")
@@ -137,7 +136,7 @@ async def test_events_kept_while_postgres_was_unreachable_are_replayed_by_the_ne
     port = await proxy.open()
     await proxy.close()  # a port where nothing listens any more
     down = Database(make_url(pg_url).set(port=port))
-    first = SqlJournal(down, tmp_path / "outbox", **FAST)
+    first = SqlJournal(down, tmp_path / "outbox", retry_initial=0.05, retry_max=0.2)
     await first.start()
     clock = FakeClock()
     run_call(first, clock, "c1")

@@ -16,11 +16,9 @@ from ccapp.calls.model import CallEvent, EventKind
 from ccapp.clock import FakeClock
 from ccapp.errors import StorageError
 from ccapp.storage import Database, SqlJournal, count_calls, count_events, get_call, list_legs, upgrade
-from ccapp.storage import journal as journal_module
 from ccapp.storage.outbox import DEAD_LETTER, Outbox
+from ccapp.storage.projection import write_batch
 from tests.unit.storage.helpers import EVENTS_PER_CALL, run_call
-
-FAST = {"retry_initial": 0.02, "retry_max": 0.1}
 
 
 def outbox_lines(directory: Path) -> int:
@@ -73,7 +71,7 @@ async def test_events_outlive_a_crash_and_are_stored_exactly_once(
 ) -> None:
     # The first process never reaches its database (its folder does not exist).
     down = Database(f"sqlite+aiosqlite:///{tmp_path / 'nowhere' / 'x.db'}")
-    first = SqlJournal(down, outbox_dir, **FAST)
+    first = SqlJournal(down, outbox_dir, retry_initial=0.02, retry_max=0.1)
     await first.start()
     run_call(first, clock, "c1")
     run_call(first, clock, "c2")
@@ -104,7 +102,7 @@ async def test_a_database_that_comes_back_gets_every_event_in_order(
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'later' / 'ccapp.db'}"
     db = Database(url)
-    journal = SqlJournal(db, outbox_dir, **FAST)
+    journal = SqlJournal(db, outbox_dir, retry_initial=0.02, retry_max=0.1)
     await journal.start()
     try:
         run_call(journal, clock, "c1")
@@ -175,14 +173,14 @@ async def test_an_event_that_cannot_be_encoded_is_dead_lettered_not_raised(
 async def test_events_the_database_refuses_are_isolated_and_the_rest_stored(
     db: Database, clock: FakeClock, outbox_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = journal_module.write_batch
+    real = write_batch
 
     async def picky(conn: Any, records: Any) -> int:
         if any(r.call_id == "poison" for r in records):
             raise IntegrityError("INSERT", {}, Exception("refused"))
         return await real(conn, records)
 
-    monkeypatch.setattr(journal_module, "write_batch", picky)
+    monkeypatch.setattr("ccapp.storage.journal.write_batch", picky)
     journal = SqlJournal(db, outbox_dir)
     await journal.start()
     run_call(journal, clock, "c1")
@@ -235,13 +233,13 @@ async def test_a_hung_database_does_not_delay_the_outbox(
     db: Database, clock: FakeClock, outbox_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     release = asyncio.Event()
-    real = journal_module.write_batch
+    real = write_batch
 
     async def hung(conn: Any, records: Any) -> int:
         await release.wait()
         return await real(conn, records)
 
-    monkeypatch.setattr(journal_module, "write_batch", hung)
+    monkeypatch.setattr("ccapp.storage.journal.write_batch", hung)
     journal = SqlJournal(db, outbox_dir)
     await journal.start()
     run_call(journal, clock, "c1")
@@ -259,7 +257,7 @@ async def test_a_database_without_tables_keeps_events_instead_of_dead_lettering_
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'ccapp.db'}"
     db = Database(url)  # reachable, but never migrated
-    journal = SqlJournal(db, outbox_dir, **FAST)
+    journal = SqlJournal(db, outbox_dir, retry_initial=0.02, retry_max=0.1)
     await journal.start()
     try:
         run_call(journal, clock, "c1")
