@@ -132,17 +132,17 @@ class CallService:
         self.active: dict[str, ActiveCall] = {}
         self._idle = asyncio.Event()
         self._idle.set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
         self.stats = {"started": 0, "ended": 0, "failed_open": 0, "refused": 0}
 
     # ------------------------------------------------------------------ task ownership
-    def spawn(self, coro: Coroutine[Any, Any, None], *, name: str) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, object], *, name: str) -> None:
         """Run a call's coroutine as a task the service keeps and awaits on shutdown."""
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
+    def _task_done(self, task: asyncio.Task[object]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("call task %s crashed", task.get_name(), exc_info=task.exception())

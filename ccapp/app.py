@@ -1,0 +1,263 @@
+"""The composition root: builds every part from `Settings`, runs until SIGTERM, shuts down cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from ccapp.calls.call import Call
+from ccapp.calls.model import Via
+from ccapp.calls.ports import CallControl
+from ccapp.calls.router import Router
+from ccapp.calls.service import CallService, ChannelInfo, Fallback
+from ccapp.clock import SystemClock
+from ccapp.config.settings import Settings
+from ccapp.errors import CcappError, NotConnected
+from ccapp.ivr.first import FirstIvrSettings, run_first_ivr
+from ccapp.storage import Database, SqlJournal
+from ccapp.telephony.agi import AgiHandler, AgiRequest, AgiSession, DialplanTarget, FastAgiServer
+from ccapp.telephony.ami import AmiClient, AmiMessage
+from ccapp.telephony.ari import AriApp, AriCallControl, AriClient, AriEventStream
+from ccapp.telephony.ari.events import AriEvent, ChannelDestroyed, StasisStart
+from ccapp.web.health import make_health_app
+
+log = logging.getLogger("ccapp.app")
+
+
+def build_router(settings: Settings) -> Router:
+    """Routes by first Stasis argument / AGI path segment. ``inbound`` (ARI) and ``ivr`` (AGI)
+    both run the first IVR until the IVR engine lands."""
+    cfg = settings.ivr.first
+    first = FirstIvrSettings(
+        prompt=cfg.prompt,
+        max_digits=cfg.max_digits,
+        terminator=cfg.terminator,
+        first_timeout_s=cfg.first_timeout_s,
+        inter_digit_timeout_s=cfg.inter_digit_timeout_s,
+        goodbye=cfg.goodbye,
+    )
+
+    async def first_ivr(call: Call, control: CallControl, params: tuple[str, ...]) -> str:
+        return await run_first_ivr(call, control, first)
+
+    router = Router()
+    router.add("inbound", first_ivr)
+    router.add("ivr", first_ivr)
+    return router
+
+
+@dataclass
+class Components:
+    db: Database
+    journal: SqlJournal
+    service: CallService
+    ari: AriApp
+    ami: AmiClient | None
+    agi: FastAgiServer | None
+    started_at: float
+
+
+class Application:
+    """Everything ccapp runs, wired together."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        s = settings
+        db = Database(s.database.url)
+        journal = SqlJournal(db, s.database.outbox_dir)
+        fb = s.fallback
+        self.fallback = Fallback(fb.context, fb.extension, fb.priority)
+        service = CallService(
+            journal=journal, clock=SystemClock(), router=build_router(s), fallback=self.fallback
+        )
+        client = AriClient(s.ari.url, s.ari.username, s.ari.password.get_secret_value(), s.ari.app)
+        stream = AriEventStream(
+            s.ari.url,
+            s.ari.username,
+            s.ari.password.get_secret_value(),
+            s.ari.app,
+            reconnect_max_s=s.ari.reconnect_max_s,
+        )
+        ari = AriApp(
+            client,
+            stream,
+            on_stasis_start=self._on_stasis_start,
+            on_event=self._on_ari_event,
+            on_reconnect=self._on_ari_reconnect,
+        )
+        ami = None
+        if s.ami.enabled and s.ami.username and s.ami.password:
+            ami = AmiClient(s.ami.host, s.ami.port, s.ami.username, s.ami.password.get_secret_value())
+        agi = None
+        if s.agi.enabled:
+            agi = FastAgiServer(
+                self._resolve_agi,
+                host=s.agi.host,
+                port=s.agi.port,
+                fallback=DialplanTarget(fb.context, fb.extension, fb.priority),
+            )
+        self.c = Components(db, journal, service, ari, ami, agi, time.monotonic())
+        self._stop = asyncio.Event()
+        self._ami_task: asyncio.Task[None] | None = None
+        self.ari_disconnected_at: float | None = None
+        self.last_reconnect_s: float | None = None
+
+    # ------------------------------------------------------------------ ARI wiring
+    async def _on_stasis_start(self, event: StasisStart, control: AriCallControl) -> None:
+        ch = event.channel
+        info = ChannelInfo(ch.id, ch.name, ch.caller_number or None, ch.caller_name or None, ch.exten)
+
+        async def evict(fb: Fallback) -> None:
+            await control.continue_in_dialplan(fb.context, fb.extension, fb.priority)
+
+        self.c.service.spawn(
+            self.c.service.run_call(control, info, via=Via.ARI, args=event.args, evict=evict),
+            name=f"call-{ch.id}",
+        )
+
+    async def _on_ari_event(self, event: AriEvent) -> None:
+        if isinstance(event, ChannelDestroyed):
+            self.c.service.channel_ended(event.channel.id, event.cause, event.cause_txt)
+
+    async def _on_ari_reconnect(self, live: set[str]) -> None:
+        if self.ari_disconnected_at is not None:
+            self.last_reconnect_s = time.monotonic() - self.ari_disconnected_at
+            log.info("ARI reconnected after %.1f s", self.last_reconnect_s)
+            self.ari_disconnected_at = None
+        lost = self.c.service.channels_vanished(live, Via.ARI)
+        if lost:
+            log.warning("%d call(s) vanished while ARI was down; records closed as lost", len(lost))
+
+    async def _on_ari_disconnect(self) -> None:
+        if self.ari_disconnected_at is None:
+            self.ari_disconnected_at = time.monotonic()
+        log.warning("ARI events connection lost; reconnecting")
+
+    # ------------------------------------------------------------------ AGI / AMI wiring
+    def _resolve_agi(self, request: AgiRequest) -> AgiHandler:
+        async def handle(session: AgiSession) -> None:
+            req = session.request
+            info = ChannelInfo(
+                req.uniqueid, req.channel, req.callerid, req.calleridname, req.dnid or req.extension
+            )
+            ami = self.c.ami
+
+            async def evict(fb: Fallback) -> None:
+                if ami is None or not ami.connected:
+                    raise NotConnected("AMI is needed to move an AGI call out of a running command")
+                await ami.action(
+                    "Redirect",
+                    {"Channel": req.channel, "Context": fb.context, "Exten": fb.extension, "Priority": fb.priority},
+                )
+
+            await self.c.service.run_call(
+                session, info, via=Via.AGI, args=tuple(req.path.split("/")), evict=evict
+            )
+
+        return handle
+
+    async def _on_ami_hangup(self, message: AmiMessage) -> None:
+        uniqueid = message.get("Uniqueid")
+        if uniqueid:
+            cause = message.get("Cause")
+            self.c.service.channel_ended(
+                uniqueid, int(cause) if cause and cause.isdigit() else None, message.get("Cause-txt")
+            )
+
+    async def _keep_ami(self, ami: AmiClient) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await ami.connect()
+                return
+            except NotConnected as exc:
+                log.warning("AMI: %s; retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    # ------------------------------------------------------------------ health
+    async def _ari_ready(self) -> bool:
+        return self.c.ari.stream.connected
+
+    async def _db_ready(self) -> bool:
+        return await self.c.db.ping()
+
+    def metrics(self) -> Mapping[str, float]:
+        c = self.c
+        values: dict[str, float] = {
+            "calls_active": len(c.service.active),
+            "journal_pending": c.journal.pending,
+            "ari_connected": float(c.ari.stream.connected),
+            "ari_reconnects_total": c.ari.stream.reconnects,
+            "uptime_seconds": time.monotonic() - c.started_at,
+        }
+        values.update({f"calls_{k}_total": v for k, v in c.service.stats.items()})
+        values.update({f"journal_{k}_total": v for k, v in c.journal.stats.items()})
+        if self.last_reconnect_s is not None:
+            values["ari_last_reconnect_seconds"] = self.last_reconnect_s
+        return values
+
+    # ------------------------------------------------------------------ life cycle
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> int:
+        c, s = self.c, self.settings
+        await c.journal.start()
+        c.ari.stream.on_disconnect = self._on_ari_disconnect
+        await c.ari.start()
+        if c.ami is not None:
+            c.ami.on_event("Hangup", self._on_ami_hangup)
+            self._ami_task = asyncio.create_task(self._keep_ami(c.ami), name="ami-connect")
+        if c.agi is not None:
+            await c.agi.start()
+        health = make_health_app({"asterisk": self._ari_ready, "database": self._db_ready}, self.metrics)
+        runner = web.AppRunner(health, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, s.http.host, s.http.port)
+        await site.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, lambda: log.info("SIGHUP: nothing to reload yet"))
+        log.info(
+            "ccapp running: ARI app %r, FastAGI %s:%s, HTTP %s:%s",
+            s.ari.app, s.agi.host, s.agi.port, s.http.host, s.http.port,
+        )
+        try:
+            await self._stop.wait()
+        finally:
+            log.info("stopping: no new calls; %d in progress", len(c.service.active))
+            await c.service.drain(s.shutdown.grace_s)
+            if c.agi is not None:
+                await c.agi.stop(grace=2.0)
+            await c.ari.stop()
+            if self._ami_task is not None:
+                self._ami_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._ami_task
+            if c.ami is not None:
+                await c.ami.close()
+            await c.journal.stop()
+            await runner.cleanup()
+            await c.db.dispose()
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            log.info("stopped")
+        return 0
+
+
+async def run(settings: Settings) -> int:
+    """`ccapp run`."""
+    try:
+        return await Application(settings).run()
+    except CcappError as exc:
+        log.error("cannot run: %s", exc)
+        return 1
