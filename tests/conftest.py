@@ -27,12 +27,3 @@ def asterisk() -> Iterator[None]:
             pytest.fail(message)
         pytest.skip(message)
     yield
-
-
-@pytest.fixture(scope="session")
-def pg_url() -> str:
-    """PostgreSQL URL for tests that need it (CCAPP_TEST_PG_URL); skips where unset."""
-    url = os.environ.get("CCAPP_TEST_PG_URL")
-    if not url:
-        pytest.skip("CCAPP_TEST_PG_URL is not set")
-    return url

@@ -37,6 +37,15 @@ def asterisk_cli(command: str) -> str:
     return sandbox("cli", command).stdout
 
 
+def free_udp_port() -> int:
+    """A UDP port nobody holds now (SIPp callers get their own, so parallel runs don't clash)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @dataclass
 class SippResult:
     returncode: int
@@ -54,13 +63,15 @@ async def run_sipp(
     service: str,
     calls: int = 1,
     rate: float = 1.0,
-    local_port: int = 5061,
+    local_port: int = 0,
     timeout: float = 60,
     extra: tuple[str, ...] = (),
 ) -> SippResult:
     """Place ``calls`` SIPp calls to extension ``service`` with a scenario file (copied into the chroot,
     because sipp runs inside it) or a built-in scenario name (``uac``, ``uac_pcap``)."""
     root = sandbox_root()
+    if not local_port:
+        local_port = free_udp_port()
     if isinstance(scenario, Path):
         dest = root / "tmp" / scenario.name
         dest.write_text(scenario.read_text())
