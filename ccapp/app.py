@@ -105,6 +105,8 @@ class Application:
             )
         self.c = Components(db, journal, service, ari, ami, agi, time.monotonic())
         self._stop = asyncio.Event()
+        #: set once every listener is up (tests and embedders wait on it)
+        self.started = asyncio.Event()
         self._ami_task: asyncio.Task[None] | None = None
         self.ari_disconnected_at: float | None = None
         self.last_reconnect_s: float | None = None
@@ -231,6 +233,7 @@ class Application:
             "ccapp running: ARI app %r, FastAGI %s:%s, HTTP %s:%s",
             s.ari.app, s.agi.host, s.agi.port, s.http.host, s.http.port,
         )
+        self.started.set()
         try:
             await self._stop.wait()
         finally:
