@@ -156,7 +156,12 @@ class Application:
                     raise NotConnected("AMI is needed to move an AGI call out of a running command")
                 await ami.action(
                     "Redirect",
-                    {"Channel": req.channel, "Context": fb.context, "Exten": fb.extension, "Priority": fb.priority},
+                    {
+                        "Channel": req.channel,
+                        "Context": fb.context,
+                        "Exten": fb.extension,
+                        "Priority": fb.priority,
+                    },
                 )
 
             await self.c.service.run_call(
@@ -231,7 +236,11 @@ class Application:
         loop.add_signal_handler(signal.SIGHUP, lambda: log.info("SIGHUP: nothing to reload yet"))
         log.info(
             "ccapp running: ARI app %r, FastAGI %s:%s, HTTP %s:%s",
-            s.ari.app, s.agi.host, s.agi.port, s.http.host, s.http.port,
+            s.ari.app,
+            s.agi.host,
+            s.agi.port,
+            s.http.host,
+            s.http.port,
         )
         self.started.set()
         try:

@@ -24,8 +24,12 @@ def default_config_path() -> Path:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ccapp", description="Contact-center application server for Asterisk")
-    parser.add_argument("--config", "-c", type=Path, help="ccapp.yaml (default: $CCAPP_CONFIG or ./ccapp.yaml)")
+    parser = argparse.ArgumentParser(
+        prog="ccapp", description="Contact-center application server for Asterisk"
+    )
+    parser.add_argument(
+        "--config", "-c", type=Path, help="ccapp.yaml (default: $CCAPP_CONFIG or ./ccapp.yaml)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="connect to Asterisk and serve calls until SIGTERM")
     check = sub.add_parser("check-config", help="validate ccapp.yaml; exit 2 with every problem named")

@@ -24,7 +24,8 @@ async def print_calls(url: str, *, limit: int = 10, events: bool = False) -> int
             print(
                 f"call {c['call_id']}  {c['via']}/{c['entry']}  from {c['caller_number'] or '-'} "
                 f"to {c['called_number'] or '-'}  start {_t(c['started_at'])} answer {_t(c['answered_at'])} "
-                f"end {_t(c['ended_at'])}  {'-' if dur is None else f'{dur:.1f} s'}  digits {c['digits'] or '-'}  "
+                f"end {_t(c['ended_at'])}  {'-' if dur is None else f'{dur:.1f} s'}  "
+                f"digits {c['digits'] or '-'}  "
                 f"cause {c['hangup_cause']} ({c['hangup_cause_text'] or '-'})  outcome {c['outcome']}"
             )
             for leg in await list_legs(db, c["call_id"]):

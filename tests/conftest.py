@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
@@ -11,7 +10,7 @@ from tests.support import testbed
 
 
 @pytest.fixture(scope="session")
-def asterisk() -> Iterator[None]:
+def asterisk() -> None:
     """A running Asterisk from scripts/asterisk-sandbox (started if needed).
 
     Skips only where the test bed cannot exist (not root) and CCAPP_REQUIRE_ASTERISK is unset;
@@ -26,4 +25,3 @@ def asterisk() -> Iterator[None]:
         if required:
             pytest.fail(message)
         pytest.skip(message)
-    yield

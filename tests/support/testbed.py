@@ -24,9 +24,7 @@ SIPP_DATA = "/usr/share/sip-tester"
 
 def sandbox(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run scripts/asterisk-sandbox with arguments."""
-    return subprocess.run(
-        [str(SANDBOX), *args], check=check, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([str(SANDBOX), *args], check=check, capture_output=True, text=True, timeout=timeout)
 
 
 def sandbox_root() -> Path:
@@ -79,11 +77,30 @@ async def run_sipp(
     else:
         scen = ["-sn", scenario]
     args = [
-        str(SANDBOX), "exec", "sipp", f"127.0.0.1:{SIP_PORT}", *scen,
-        "-s", service, "-i", "127.0.0.1", "-p", str(local_port),
-        "-m", str(calls), "-r", str(rate), "-rp", "1000",
-        "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
-        "-trace_err", "-error_file", "/tmp/sipp-errors.log", "-trace_msg", "-message_file", "/tmp/sipp-messages.log",
+        str(SANDBOX),
+        "exec",
+        "sipp",
+        f"127.0.0.1:{SIP_PORT}",
+        *scen,
+        "-s",
+        service,
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(local_port),
+        "-m",
+        str(calls),
+        "-r",
+        str(rate),
+        "-rp",
+        "1000",
+        "-timeout",
+        f"{int(timeout)}s",
+        "-timeout_error",
+        "-nostdin",
+        "-trace_err",
+        "-error_file",
+        "/tmp/sipp-errors.log",
         *extra,
     ]
     proc = await asyncio.create_subprocess_exec(

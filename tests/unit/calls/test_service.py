@@ -138,9 +138,7 @@ async def test_drain_continues_calls_still_running_after_the_grace_period() -> N
         release.set()
 
     control = Stuck(channel_id="chan-1")
-    task = asyncio.create_task(
-        service.run_call(control, INFO, via=Via.ARI, args=["inbound"], evict=evict)
-    )
+    task = asyncio.create_task(service.run_call(control, INFO, via=Via.ARI, args=["inbound"], evict=evict))
     await asyncio.sleep(0.01)
     await service.drain(grace_s=0.05)
     assert evicted == ["ccapp-fallback"]

@@ -225,7 +225,7 @@ async def test_stop_with_a_timeout_leaves_the_backlog_on_disk(
 async def until(predicate: Callable[[], bool]) -> None:
     """Wait (5 s at most) for a side effect of the journal's own tasks, such as files on disk."""
     async with asyncio.timeout(5):
-        while not predicate():  # noqa: ASYNC110 - files and counters have no event to wait on
+        while not predicate():
             await asyncio.sleep(0.01)
 
 
