@@ -197,8 +197,14 @@ class CallService:
             log.exception("bug while handling call; continuing in dialplan", extra=extra)
             outcome = await self._after_error(tracked, active, exc)
         finally:
-            await self._close(active, outcome)
+            # Closing waits for Asterisk's hang-up cause, which for an AGI call only comes once the
+            # AGI connection has ended: close in a task of our own so the handler can return now.
+            self.spawn(self._close(active, outcome), name=f"close-{call.call_id}")
         return active.outcome_override or outcome
+
+    async def wait_idle(self) -> None:
+        """Until no call is in progress (every record closed)."""
+        await self._idle.wait()
 
     async def _after_error(self, tracked: _Tracked, active: ActiveCall, exc: Exception) -> str:
         active.call.record(EventKind.ERROR, {"error": type(exc).__name__, "message": str(exc)[:200]})

@@ -45,6 +45,7 @@ async def test_caller_typing_12_hash_hears_the_digits_back_and_the_call_is_journ
         service.run_call(control, INFO, via=Via.ARI, args=["inbound", "first"]), report_hangup()
     )
 
+    await service.wait_idle()
     assert outcome == "completed"
     assert ("say_digits", "12") in control.actions
     assert control.actions[-1] == ("hangup", 16)
@@ -70,7 +71,9 @@ async def test_caller_typing_12_hash_hears_the_digits_back_and_the_call_is_journ
 async def test_silent_caller_times_out_and_hears_goodbye() -> None:
     journal = MemoryJournal()
     control = FakeCallControl(channel_id="chan-1", keys=[""])
-    outcome = await make_service(journal).run_call(control, INFO, via=Via.AGI, args=["inbound"])
+    service = make_service(journal)
+    outcome = await service.run_call(control, INFO, via=Via.AGI, args=["inbound"])
+    await service.wait_idle()
     assert outcome == "no_input"
     assert ("play", ("vm-goodbye",)) in control.actions
     assert journal.events[-1].data["cause"] == 16  # we hung up; Asterisk did not report in time
@@ -85,6 +88,7 @@ async def test_caller_hanging_up_mid_ivr_closes_the_call_with_asterisks_cause() 
     await asyncio.sleep(0)
     service.channel_ended("chan-1", 17, "User busy")
     assert await task == "caller_hangup"
+    await service.wait_idle()
     assert journal.events[-1].data == {"cause": 17, "cause_text": "User busy", "outcome": "caller_hangup"}
 
 
@@ -93,6 +97,7 @@ async def test_a_bug_in_a_handler_sends_the_caller_to_the_fallback_context() -> 
     service = make_service(journal, fallback=Fallback("oops", "s", 1))
     control = FakeCallControl(channel_id="chan-1")
     outcome = await service.run_call(control, INFO, via=Via.ARI, args=["broken"])
+    await service.wait_idle()
     assert outcome == "continued"
     assert control.actions[-2:] == [
         ("set", ("CCAPP_FALLBACK_REASON", "error")),
@@ -107,7 +112,9 @@ async def test_a_bug_in_a_handler_sends_the_caller_to_the_fallback_context() -> 
 async def test_unknown_route_fails_open_and_is_recorded() -> None:
     journal = MemoryJournal()
     control = FakeCallControl(channel_id="chan-1")
-    outcome = await make_service(journal).run_call(control, INFO, via=Via.ARI, args=["nope", "x"])
+    service = make_service(journal)
+    outcome = await service.run_call(control, INFO, via=Via.ARI, args=["nope", "x"])
+    await service.wait_idle()
     assert outcome == "continued"
     assert ("set", ("CCAPP_FALLBACK_REASON", "no_route")) in control.actions
     assert journal.events[0].data["entry"] == "nope/x"
@@ -143,6 +150,7 @@ async def test_drain_continues_calls_still_running_after_the_grace_period() -> N
     await service.drain(grace_s=0.05)
     assert evicted == ["ccapp-fallback"]
     assert await task == "continued_shutdown"
+    await service.wait_idle()
     assert journal.events[-1].data["outcome"] == "continued_shutdown"
 
 
@@ -163,4 +171,5 @@ async def test_calls_whose_channels_vanished_during_a_reconnect_are_closed_as_lo
     assert service.channels_vanished(set(), Via.ARI) == ["chan-1"]
     release.set()
     assert await task == "lost"
+    await service.wait_idle()
     assert journal.events[-1].data == {"cause": None, "cause_text": "vanished", "outcome": "lost"}
