@@ -234,8 +234,10 @@ class CallService:
                 async with asyncio.timeout(self._hangup_wait_s):
                     cause, cause_text = await asyncio.shield(active.ended)
             except TimeoutError:
-                if active.hung_up_by_us:
-                    cause, cause_text = 16, Q850[16]
+                pass
+            if active.hung_up_by_us and not cause:
+                # our own hang-up: over AGI Asterisk reports cause 0 (none set); it was a normal clearing
+                cause, cause_text = 16, Q850[16]
         final = active.outcome_override or outcome
         call.end(cause, cause_text, final)
         self.stats["ended"] += 1
