@@ -138,16 +138,25 @@ class AriClient:
         params = {k: _encode(v) for k, v in query.items() if v is not None}
         what = f"ARI {endpoint.method} {endpoint.path}"
         try:
-            async with self._session.request(
-                endpoint.method,
-                url,
-                params=params,
-                json=dict(body) if body else None,
-                headers=self._headers,
-                timeout=self._timeout,
-            ) as resp:
-                data = await resp.read()
-                status = resp.status
+            for attempt in (1, 2):
+                try:
+                    async with self._session.request(
+                        endpoint.method,
+                        url,
+                        params=params,
+                        json=dict(body) if body else None,
+                        headers=self._headers,
+                        timeout=self._timeout,
+                    ) as resp:
+                        data = await resp.read()
+                        status = resp.status
+                    break
+                except aiohttp.ServerDisconnectedError:
+                    # Asterisk closes idle keep-alive connections; a request sent on one that was
+                    # just closed never reached it (seen at 40 calls/s), so one retry on a new one.
+                    if attempt == 2:
+                        raise
+                    log.debug("%s: keep-alive connection closed by Asterisk; retrying", what)
         except TimeoutError as exc:
             raise NotConnected(f"{what}: timed out") from exc
         except aiohttp.ClientError as exc:
