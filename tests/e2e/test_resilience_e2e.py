@@ -149,3 +149,57 @@ async def test_sigterm_lets_calls_finish_then_hands_the_rest_to_the_dialplan_and
         assert record["ended_at"] is not None
     finally:
         await db.dispose()
+
+
+def _pg_cluster() -> list[str] | None:
+    """``[version, name]`` of the local PostgreSQL cluster serving CCAPP_TEST_PG_URL, if we can stop it."""
+    if os.geteuid() != 0 or not Path("/usr/bin/pg_lsclusters").exists():
+        return None
+    out = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[2] == "5432" and fields[3] == "online":
+            return fields[:2]
+    return None
+
+
+@pytest.mark.postgres
+async def test_postgresql_server_stopped_and_started_during_calls_loses_and_doubles_nothing(
+    start_ccapp: StartCcapp, pg_url: str
+) -> None:
+    cluster = _pg_cluster()
+    if cluster is None:
+        pytest.skip("needs root and the local PostgreSQL cluster on :5432 (pg_ctlcluster)")
+    app = await start_ccapp(pg_url)
+    calls = asyncio.create_task(testbed.run_sipp(CALLER, service="100", calls=10, rate=2, timeout=60))
+    await asyncio.sleep(2)
+
+    def pg(action: str) -> None:
+        subprocess.run(
+            [
+                "pg_ctlcluster",
+                "--skip-systemctl-redirect",
+                *cluster,
+                action,
+                *(["-m", "fast"] if action == "stop" else []),
+            ],
+            check=True,
+            timeout=60,
+        )
+
+    await asyncio.to_thread(pg, "stop")
+    try:
+        await asyncio.sleep(5)
+        assert app.c.journal.pending > 0
+        assert not await app.c.db.ping()
+    finally:
+        await asyncio.to_thread(pg, "start")
+    result = await calls
+    assert result.ok, result.stdout[-1500:]
+    await settle(app, 10, timeout=90)
+    await assert_complete_records(pg_url, 10, "ari", "100")
+    db = Database(pg_url)
+    try:
+        assert await count_events(db) == 10 * 9
+    finally:
+        await db.dispose()
