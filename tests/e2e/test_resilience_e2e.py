@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from sqlalchemy.engine import make_url
 
+from ccapp.app import Application
 from ccapp.storage import Database
 from ccapp.storage.queries import count_events, recent_calls
 from tests.e2e.conftest import TESTBED_CONFIG, StartCcapp, settle
@@ -69,6 +70,21 @@ async def test_asterisk_restart_unreadies_reconnects_and_closes_the_call_in_prog
         await settle(app, 2)
 
 
+async def assert_every_call_stored_once(
+    app: Application, calls: asyncio.Task[testbed.SippResult], url: str, *, settle_s: float
+) -> None:
+    """After an outage: the 10 callers all finished and SQL holds each call, and each event, once."""
+    result = await calls
+    assert result.ok, result.stdout[-1500:]
+    await settle(app, 10, timeout=settle_s)
+    await assert_complete_records(url, 10, "ari", "100")
+    db = Database(url)
+    try:
+        assert await count_events(db) == 10 * 9
+    finally:
+        await db.dispose()
+
+
 @pytest.mark.postgres
 async def test_postgresql_outage_during_calls_loses_and_doubles_nothing(
     start_ccapp: StartCcapp, pg_url: str, proxy: TcpProxy
@@ -85,15 +101,7 @@ async def test_postgresql_outage_during_calls_loses_and_doubles_nothing(
     await asyncio.sleep(6)
     assert app.c.journal.pending > 0
     await proxy.open()
-    result = await calls
-    assert result.ok, result.stdout[-1500:]
-    await settle(app, 10, timeout=60)
-    await assert_complete_records(pg_url, 10, "ari", "100")
-    db = Database(pg_url)
-    try:
-        assert await count_events(db) == 10 * 9
-    finally:
-        await db.dispose()
+    await assert_every_call_stored_once(app, calls, pg_url, settle_s=60)
 
 
 def ccapp_cmd(*args: str) -> list[str]:
@@ -194,12 +202,4 @@ async def test_postgresql_server_stopped_and_started_during_calls_loses_and_doub
         assert not await app.c.db.ping()
     finally:
         await asyncio.to_thread(pg, "start")
-    result = await calls
-    assert result.ok, result.stdout[-1500:]
-    await settle(app, 10, timeout=90)
-    await assert_complete_records(pg_url, 10, "ari", "100")
-    db = Database(pg_url)
-    try:
-        assert await count_events(db) == 10 * 9
-    finally:
-        await db.dispose()
+    await assert_every_call_stored_once(app, calls, pg_url, settle_s=90)
