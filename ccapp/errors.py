@@ -48,3 +48,9 @@ class ProtocolError(CcappError):
     """A peer spoke a protocol (AGI, AMI, ARI) wrongly."""
 
     error_id = "protocol_error"
+
+
+class FetchError(CcappError):
+    """An IVR ``http`` node's request failed (connection, timeout, status or body)."""
+
+    error_id = "fetch_failed"

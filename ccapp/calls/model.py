@@ -36,7 +36,15 @@ class EventKind(StrEnum):
     LEG_ENDED = "leg.ended"  # leg_id, cause, cause_text
     PROMPT = "prompt"  # prompts (sound names)
     DIGITS = "digits"  # digits (masked when sensitive), terminator, timed_out
-    IVR_NODE = "ivr.node"  # tree, node
+    IVR_NODE = "ivr.node"  # tree, version, node, type: a node was entered
+    IVR_INPUT = "ivr.input"  # tree, node, mode (dtmf|speech), input (masked when sensitive), confidence
+    IVR_TIMEOUT = "ivr.timeout"  # tree, node, attempt: no input before the timeout
+    IVR_NO_MATCH = "ivr.no_match"  # tree, node, attempt, mode, input (masked when sensitive)
+    # tree, node, outcome (hangup|queue|transfer|voicemail|max_tries|caller_hangup|error), target
+    IVR_EXIT = "ivr.exit"
+    VARIABLE = "variable"  # name, value (masked when sensitive): a call variable was set
+    RECORDING_PAUSED = "recording.paused"  # reason
+    RECORDING_RESUMED = "recording.resumed"  # reason
     CONTINUED = "continued"  # context, extension, priority, reason
     ERROR = "error"  # where, error (type and message; never caller data)
     CALL_ENDED = "call.ended"  # cause, cause_text, outcome

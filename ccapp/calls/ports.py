@@ -19,6 +19,17 @@ class DigitResult:
     timed_out: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """A message recorded from the caller. ``name`` is where Asterisk stored it (for ARI, a stored
+    recording name; for AGI, the file path without extension); ``reason`` says what ended it:
+    ``terminator``, ``max_duration``, ``silence`` or ``hangup``."""
+
+    name: str
+    duration_s: float
+    reason: str
+
+
 class CallControl(Protocol):
     """Control of one channel, whatever carries it (ARI or AGI).
 
@@ -35,7 +46,11 @@ class CallControl(Protocol):
         ...
 
     async def play(self, prompts: Sequence[str], *, interruptible: bool = False) -> str | None:
-        """Play sound names in order. With ``interruptible``, a key stops playback and is returned."""
+        """Play media in order. With ``interruptible``, a key stops playback and is returned.
+
+        A prompt is a sound name (``vm-goodbye``, ``ccapp/tts/ab12``) or an ARI-style media URI:
+        ``sound:<name>``, ``digits:<digits>``, ``number:<integer>``, ``characters:<text>``. AGI
+        translates the URIs to STREAM FILE / SAY DIGITS / SAY NUMBER / SAY ALPHA."""
         ...
 
     async def collect_digits(
@@ -53,6 +68,14 @@ class CallControl(Protocol):
 
     async def say_digits(self, digits: str) -> None:
         """Speak each digit."""
+        ...
+
+    async def record_message(
+        self, name: str, *, max_seconds: float, beep: bool = True, terminator: str = "#"
+    ) -> RecordResult:
+        """Record the caller to the WAV file ``name`` (a relative name under Asterisk's recording
+        directory, may contain ``/``) until the terminator, silence, ``max_seconds`` or hang-up.
+        A hang-up while recording keeps the message and returns with reason ``hangup``."""
         ...
 
     async def set_variable(self, name: str, value: str) -> None:
