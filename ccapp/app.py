@@ -9,47 +9,62 @@ import signal
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
-from ccapp.calls.call import Call
 from ccapp.calls.model import Via
-from ccapp.calls.ports import CallControl
 from ccapp.calls.router import Router
 from ccapp.calls.service import CallService, ChannelInfo, Fallback
 from ccapp.clock import SystemClock
+from ccapp.config.loader import load_settings
 from ccapp.config.settings import Settings
-from ccapp.errors import CcappError, NotConnected
-from ccapp.ivr.first import FirstIvrSettings, run_first_ivr
+from ccapp.errors import CcappError, ConfigError, NotConnected
+from ccapp.ivr.engine import BusyQueueStub, IvrServices, TransferSettings
+from ccapp.ivr.first import FirstIvrSettings
+from ccapp.ivr.ports import HttpFetcher
+from ccapp.ivr.registry import TreeRegistry
+from ccapp.ivr.runtime import IvrRuntime
 from ccapp.storage import Database, SqlJournal
 from ccapp.telephony.agi import AgiHandler, AgiRequest, AgiSession, DialplanTarget, FastAgiServer
 from ccapp.telephony.ami import AmiClient, AmiMessage
 from ccapp.telephony.ari import AriApp, AriCallControl, AriClient, AriEventStream
 from ccapp.telephony.ari.events import AriEvent, ChannelDestroyed, StasisStart
+from ccapp.web.admin import add_admin_routes
+from ccapp.web.fetcher import AiohttpFetcher
 from ccapp.web.health import make_health_app
 
 log = logging.getLogger("ccapp.app")
 
 
-def build_router(settings: Settings) -> Router:
-    """Routes by first Stasis argument / AGI path segment. ``inbound`` (ARI) and ``ivr`` (AGI)
-    both run the first IVR until the IVR engine lands."""
-    cfg = settings.ivr.first
+def build_ivr(settings: Settings, fetcher: HttpFetcher) -> IvrRuntime:
+    """The IVR runtime: trees from the settings, and the adapters their nodes need."""
+    cfg = settings.ivr
     first = FirstIvrSettings(
-        prompt=cfg.prompt,
-        max_digits=cfg.max_digits,
-        terminator=cfg.terminator,
-        first_timeout_s=cfg.first_timeout_s,
-        inter_digit_timeout_s=cfg.inter_digit_timeout_s,
-        goodbye=cfg.goodbye,
+        prompt=cfg.first.prompt,
+        max_digits=cfg.first.max_digits,
+        terminator=cfg.first.terminator,
+        first_timeout_s=cfg.first.first_timeout_s,
+        inter_digit_timeout_s=cfg.first.inter_digit_timeout_s,
+        goodbye=cfg.first.goodbye,
     )
+    services = IvrServices(
+        clock=SystemClock(),
+        fetcher=fetcher,
+        queue=BusyQueueStub(cfg.queue_stub_prompts),
+        transfer=TransferSettings(cfg.transfer.context, cfg.transfer.number_dial),
+    )
+    registry = TreeRegistry(cfg.trees, cfg.schedules)
+    services.schedules = registry.schedules
+    return IvrRuntime(registry, services, first)
 
-    async def first_ivr(call: Call, control: CallControl, params: tuple[str, ...]) -> str:
-        return await run_first_ivr(call, control, first)
 
+def build_router(ivr: IvrRuntime) -> Router:
+    """Routes by first Stasis argument / AGI path segment: ``inbound`` (ARI) and ``ivr`` (AGI) both
+    walk the IVR tree named by the next argument."""
     router = Router()
-    router.add("inbound", first_ivr)
-    router.add("ivr", first_ivr)
+    router.add("inbound", ivr.handle)
+    router.add("ivr", ivr.handle)
     return router
 
 
@@ -67,15 +82,19 @@ class Components:
 class Application:
     """Everything ccapp runs, wired together."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, config_path: Path | None = None) -> None:
         self.settings = settings
+        #: where SIGHUP and the admin API reload IVR trees from (None: reload is refused)
+        self.config_path = config_path
         s = settings
         db = Database(s.database.url)
         journal = SqlJournal(db, s.database.outbox_dir)
         fb = s.fallback
         self.fallback = Fallback(fb.context, fb.extension, fb.priority)
+        self.fetcher = AiohttpFetcher()
+        self.ivr = build_ivr(s, self.fetcher)
         service = CallService(
-            journal=journal, clock=SystemClock(), router=build_router(s), fallback=self.fallback
+            journal=journal, clock=SystemClock(), router=build_router(self.ivr), fallback=self.fallback
         )
         client = AriClient(s.ari.url, s.ari.username, s.ari.password.get_secret_value(), s.ari.app)
         stream = AriEventStream(
@@ -215,6 +234,25 @@ class Application:
     def request_stop(self) -> None:
         self._stop.set()
 
+    def reload_trees(self) -> tuple[bool, list[str]]:
+        """Re-read the config file and put its IVR trees in service if all of them validate.
+
+        Calls already in a tree finish on the tree they started with. On any problem nothing changes
+        and the problems are returned (and logged). Only trees and schedules reload; other settings
+        need a restart.
+        """
+        if self.config_path is None:
+            return False, ["no config file to reload from"]
+        try:
+            fresh = load_settings(self.config_path)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("reload rejected, trees unchanged: %s", problem)
+            return False, exc.problems
+        report = self.ivr.registry.replace(fresh.ivr.trees, fresh.ivr.schedules)
+        log.info("IVR trees reloaded (%s)", report)
+        return True, [str(report)]
+
     async def run(self) -> int:
         c, s = self.c, self.settings
         await c.journal.start()
@@ -226,6 +264,8 @@ class Application:
         if c.agi is not None:
             await c.agi.start()
         health = make_health_app({"asterisk": self._ari_ready, "database": self._db_ready}, self.metrics)
+        token = s.http.admin_token.get_secret_value() if s.http.admin_token else None
+        add_admin_routes(health, token=token, reload=self.reload_trees, trees=self.ivr.registry.versions)
         runner = web.AppRunner(health, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, s.http.host, s.http.port)
@@ -233,7 +273,7 @@ class Application:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
-        loop.add_signal_handler(signal.SIGHUP, lambda: log.info("SIGHUP: nothing to reload yet"))
+        loop.add_signal_handler(signal.SIGHUP, self.reload_trees)
         log.info(
             "ccapp running: ARI app %r, FastAGI %s:%s, HTTP %s:%s",
             s.ari.app,
@@ -258,6 +298,7 @@ class Application:
             if c.ami is not None:
                 await c.ami.close()
             await c.journal.stop()
+            await self.fetcher.close()
             await runner.cleanup()
             await c.db.dispose()
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -266,10 +307,10 @@ class Application:
         return 0
 
 
-async def run(settings: Settings) -> int:
+async def run(settings: Settings, config_path: Path | None = None) -> int:
     """`ccapp run`."""
     try:
-        return await Application(settings).run()
+        return await Application(settings, config_path).run()
     except CcappError as exc:
         log.error("cannot run: %s", exc)
         return 1

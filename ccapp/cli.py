@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         from ccapp.app import run
 
-        return asyncio.run(run(settings))
+        return asyncio.run(run(settings, path))
     if args.command == "db":
         from ccapp.storage.migrate import upgrade
 

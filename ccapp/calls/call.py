@@ -29,6 +29,10 @@ class Call:
         self.entry = entry
         self.legs: dict[str, Leg] = {}
         self.ended = False
+        #: who called and what they dialled (set by `start`)
+        self.caller_number: str | None = None
+        self.caller_name: str | None = None
+        self.called_number: str | None = None
         self._journal = journal
         self._clock = clock
         self._seq = 0
@@ -48,6 +52,9 @@ class Call:
         called_number: str | None = None,
     ) -> None:
         """Journal the call's start and its first leg."""
+        self.caller_number = leg.caller_number
+        self.caller_name = caller_name
+        self.called_number = called_number
         self.record(
             EventKind.CALL_STARTED,
             {

@@ -16,7 +16,7 @@ from typing import Any
 
 from ccapp.calls.call import Call
 from ccapp.calls.model import Q850, Direction, EventKind, Leg, Via
-from ccapp.calls.ports import CallControl, CallJournal, DigitResult
+from ccapp.calls.ports import CallControl, CallJournal, DigitResult, RecordResult
 from ccapp.calls.router import Router, UnknownRoute
 from ccapp.clock import Clock
 from ccapp.errors import CallGone, CcappError
@@ -96,8 +96,22 @@ class _Tracked:
     async def say_digits(self, digits: str) -> None:
         await self._inner.say_digits(digits)
 
+    async def record_message(
+        self, name: str, *, max_seconds: float, beep: bool = True, terminator: str = "#"
+    ) -> RecordResult:
+        return await self._inner.record_message(
+            name, max_seconds=max_seconds, beep=beep, terminator=terminator
+        )
+
     async def set_variable(self, name: str, value: str) -> None:
         await self._inner.set_variable(name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        # Optional capabilities of the channel (``listen`` for speech) pass through, so
+        # ``isinstance(control, SpeechCapture)`` answers for the channel underneath.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
 
     async def hangup(self, cause: int = 16) -> None:
         self._active.hung_up_by_us = True

@@ -21,6 +21,9 @@ from pydantic_core import ErrorDetails
 
 from ccapp.config.settings import Settings
 from ccapp.errors import ConfigError
+from ccapp.ivr.sounds import SoundDirs
+from ccapp.ivr.tree import NODE_TYPES
+from ccapp.ivr.validate import Problem, validate_tree
 
 ENV_PREFIX = "CCAPP_"
 ENV_SEPARATOR = "__"
@@ -102,9 +105,30 @@ def load_settings(path: str | Path | None, environ: Mapping[str, str] | None = N
     except ValidationError as exc:
         _describe_errors(exc, problems, skip_missing=unreadable)
     else:
+        for problem in tree_problems(settings):
+            problems.add(problem.path, problem.message)
         if not problems.found:
             return settings
     raise ConfigError(problems.ordered())
+
+
+def tree_problems(settings: Settings) -> list[Problem]:
+    """Whole-tree checks of every IVR tree (dangling, unreachable, loops, queues, sounds…)."""
+    ivr = settings.ivr
+    sounds = SoundDirs(ivr.sounds_dirs)
+    found: list[Problem] = []
+    for name, tree in ivr.trees.items():
+        found.extend(
+            validate_tree(
+                name,
+                tree,
+                queues=set(settings.queues),
+                schedules=ivr.schedules,
+                sound_exists=sounds,
+                number_dial=ivr.transfer.number_dial,
+            )
+        )
+    return found
 
 
 # --- YAML -------------------------------------------------------------------------------------------
@@ -279,15 +303,29 @@ def _reason(exc: Exception) -> str:
 
 
 def _describe_errors(exc: ValidationError, problems: _Problems, skip_missing: set[KeyPath]) -> None:
-    for error in exc.errors(include_url=False, include_input=False, include_context=False):
-        key_path = tuple(str(part) for part in error["loc"])
+    for error in exc.errors(include_url=False, include_input=False, include_context=True):
+        key_path = _without_union_tags(tuple(str(part) for part in error["loc"]))
         if error["type"] == "missing" and key_path[:-1] in skip_missing and key_path[-1] == "password":
             continue  # already reported: its password_file could not be read
         problems.add(key_path, _message(error))
 
 
+def _without_union_tags(path: KeyPath) -> KeyPath:
+    """pydantic puts the node type into the location of a tree node's errors
+    (``nodes.menu1.menu.options``); the admin's file has no such key."""
+    for index in range(len(path) - 2):
+        if path[index] == "nodes" and path[index + 2] in NODE_TYPES:
+            return (*path[: index + 2], *path[index + 3 :])
+    return path
+
+
 def _message(error: ErrorDetails) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown key"
+    if error["type"] == "union_tag_not_found":
+        return f"missing type (one of {', '.join(NODE_TYPES)})"
+    if error["type"] == "union_tag_invalid":
+        tag = (error.get("ctx") or {}).get("tag", "?")
+        return f"unknown node type {tag!r} (one of {', '.join(NODE_TYPES)})"
     message = error["msg"].removeprefix("Value error, ")
     return message[:1].lower() + message[1:]

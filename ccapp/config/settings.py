@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ccapp.config.redact import redact_url
+from ccapp.ivr.tree import Schedule, Tree
 
 
 def _not_empty(value: SecretStr) -> SecretStr:
@@ -108,6 +109,8 @@ class HttpSettings(_Section):
 
     host: Host = LOOPBACK
     port: Port = 8080
+    #: bearer token of the admin API (tree reload); absent: the admin API answers 403
+    admin_token: Secret | None = None
 
 
 class DatabaseSettings(_Section):
@@ -190,10 +193,72 @@ class FirstIvrSettings(_Section):
         return value
 
 
+DEFAULT_SOUND_DIRS = (
+    Path("/usr/share/asterisk/sounds/en"),
+    Path("/var/lib/asterisk/sounds/en"),
+    Path("/usr/share/asterisk/sounds"),
+    Path("/var/lib/asterisk/sounds"),
+)
+
+
+class TtsSettings(_Section):
+    """Text-to-speech for ``text:`` prompts: rendered once, cached by content hash.
+
+    ``delivery: sounds_dir`` writes ``<sounds_dir>/ccapp/tts/<hash>.wav`` where Asterisk reads sounds
+    (same host or a shared volume); ``http`` serves them from ccapp's HTTP server at ``http_base_url``
+    (as Asterisk reaches ccapp) for an Asterisk on another host.
+    """
+
+    engine: Literal["espeak-ng", "none"] = "espeak-ng"
+    voice: Annotated[str, Field(min_length=1, pattern=r"^[\w+-]+$")] = "en-us"
+    speed_wpm: Annotated[int, Field(strict=True, ge=80, le=400)] = 150
+    delivery: Literal["sounds_dir", "http"] = "sounds_dir"
+    sounds_dir: Path = Path("/var/lib/asterisk/sounds")
+    http_base_url: str | None = None
+
+    @model_validator(mode="after")
+    def _http_needs_url(self) -> TtsSettings:
+        if self.delivery == "http" and not self.http_base_url:
+            raise ValueError("delivery: http needs http_base_url (ccapp's address as Asterisk reaches it)")
+        return self
+
+
+class SpeechSettings(_Section):
+    """Speech input for ``speech`` nodes (ARI calls only; AGI calls fall back to DTMF)."""
+
+    enabled: bool = True
+    #: the address Asterisk sends the caller's audio to (ccapp's UDP socket for external media)
+    rtp_host: Host = LOOPBACK
+
+
+class TransferSettings(_Section):
+    """How ``transfer`` nodes leave ccapp: the dialplan context that dials the target, and the dial
+    string for numbers (``{number}`` is replaced), e.g. ``PJSIP/{number}@trunk``."""
+
+    context: Name = "ccapp-transfer"
+    number_dial: Annotated[str, Field(pattern=r"^[A-Za-z]+/\S*\{number\}\S*$")] | None = None
+
+
 class IvrSettings(_Section):
-    """IVR defaults."""
+    """IVR trees and what they need."""
 
     first: FirstIvrSettings = Field(default_factory=FirstIvrSettings)
+    trees: dict[Name, Tree] = Field(default_factory=dict)
+    #: opening hours shared by all trees (a tree may define its own)
+    schedules: dict[Name, Schedule] = Field(default_factory=dict)
+    #: where Asterisk's sounds are, to check that prompts exist; empty or absent dirs skip the check
+    sounds_dirs: list[Path] = Field(default_factory=lambda: list(DEFAULT_SOUND_DIRS))
+    tts: TtsSettings = Field(default_factory=TtsSettings)
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    transfer: TransferSettings = Field(default_factory=TransferSettings)
+    #: what the stand-in for ACD queues plays before giving the call back to the tree
+    queue_stub_prompts: list[SoundName] = Field(default_factory=lambda: ["tt-allbusy"])
+
+
+class QueueSettings(_Section):
+    """An ACD queue (IVR ``queue`` nodes must name one)."""
+
+    description: str = ""
 
 
 class Settings(_Section):
@@ -208,6 +273,7 @@ class Settings(_Section):
     shutdown: ShutdownSettings = Field(default_factory=ShutdownSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     ivr: IvrSettings = Field(default_factory=IvrSettings)
+    queues: dict[Name, QueueSettings] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod

@@ -83,7 +83,7 @@ class HttpFetcher(Protocol):
         *,
         body: Mapping[str, Any] | None,
         headers: Mapping[str, str],
-        timeout: float,
+        timeout_s: float,
     ) -> Any:
         """Send the request; return the decoded JSON body of a 2xx answer."""
         ...
