@@ -8,10 +8,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ccapp.errors import ConfigError
 
 EXIT_CONFIG = 2
+EXIT_USAGE = 64  # sysexits EX_USAGE: a bad argument
 
 
 def default_config_path() -> Path:
@@ -40,7 +42,35 @@ def _parser() -> argparse.ArgumentParser:
     calls = sub.add_parser("calls", help="print recent call records with legs and journal")
     calls.add_argument("--limit", type=int, default=10)
     calls.add_argument("--events", action="store_true", help="also print each call's journal")
+    ivr = sub.add_parser("ivr", help="IVR trees: walk one offline, report on calls")
+    ivr_sub = ivr.add_subparsers(dest="ivr_command", required=True)
+    _add_ivr_test(ivr_sub)
     return parser
+
+
+def _add_ivr_test(ivr_sub: Any) -> None:
+    test = ivr_sub.add_parser(
+        "test",
+        help="walk a tree without a phone and print path, prompts and outcome",
+        description=(
+            "Each --input item answers one menu/collect request in order: '1', '4711#', '' or '-' for "
+            "silence (timeout), '!1' to press 1 during a barge-in prompt. Each --speech item answers one "
+            "speech request ('-' = silence); without one, a speech node takes the next --input item."
+        ),
+    )
+    test.add_argument("tree")
+    test.add_argument("--input", default="", help='keys per input request, comma-separated: "1,4711#,-"')
+    test.add_argument("--speech", default="", help='phrases per speech request: "billing,-"')
+    test.add_argument("--at", help="local date and time of the call, e.g. 2026-12-25T09:00 (default: now)")
+    test.add_argument("--tz", default="UTC", help="IANA time zone of --at (default UTC)")
+    test.add_argument("--caller", default="+15550100", help="caller number")
+    test.add_argument("--called", default=None, help="dialled number")
+    test.add_argument(
+        "--http", choices=["real", "fail"], default="real", help="http nodes: real requests or fail"
+    )
+    test.add_argument("--http-json", help="answer every http node with this JSON instead")
+    test.add_argument("--hangup-after", type=int, help="the caller hangs up at this input request (1-based)")
+    test.add_argument("--format", choices=["text", "json"], default="text")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,11 +102,73 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(upgrade(settings.database.url))
         print("database at head")
         return 0
+    if args.command == "ivr" and args.ivr_command == "test":
+        return _ivr_test(settings, args)
     if args.command == "calls":
         from ccapp.report import print_calls
 
         return asyncio.run(print_calls(settings.database.url, limit=args.limit, events=args.events))
     return 1  # pragma: no cover - argparse rejects unknown commands
+
+
+def _ivr_test(settings: Any, args: argparse.Namespace) -> int:
+    import json
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from ccapp.ivr.engine import TransferSettings
+    from ccapp.ivr.runner import CannedFetcher, dump_json, format_run, run_offline
+    from ccapp.web.fetcher import AiohttpFetcher
+
+    tree = settings.ivr.trees.get(args.tree)
+    if tree is None:
+        names = ", ".join(sorted(settings.ivr.trees)) or "none"
+        print(f"error: no tree named {args.tree!r} (trees: {names})", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        zone = ZoneInfo(args.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        print(f"error: --tz {args.tz!r} is not an IANA time zone (e.g. Europe/Berlin)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        at = datetime.fromisoformat(args.at).replace(tzinfo=zone) if args.at else datetime.now(zone)
+    except ValueError:
+        print(f"error: --at {args.at!r} is not a date and time like 2026-12-25T09:00", file=sys.stderr)
+        return EXIT_USAGE
+    fetcher: Any
+    if args.http_json is not None:
+        try:
+            fetcher = CannedFetcher(answer=json.loads(args.http_json))
+        except ValueError:
+            print("error: --http-json is not valid JSON", file=sys.stderr)
+            return EXIT_USAGE
+    elif args.http == "fail":
+        fetcher = CannedFetcher(fail="failed on purpose (--http fail)")
+    else:
+        fetcher = AiohttpFetcher()
+
+    async def walk() -> Any:
+        try:
+            return await run_offline(
+                args.tree,
+                tree,
+                at=at,
+                keys=args.input.split(",") if args.input else [],
+                speech=args.speech.split(",") if args.speech else [],
+                caller=args.caller,
+                called=args.called,
+                fetcher=fetcher,
+                schedules=settings.ivr.schedules,
+                transfer=TransferSettings(settings.ivr.transfer.context, settings.ivr.transfer.number_dial),
+                hang_up_after_inputs=args.hangup_after - 1 if args.hangup_after else None,
+            )
+        finally:
+            if isinstance(fetcher, AiohttpFetcher):
+                await fetcher.close()
+
+    result = asyncio.run(walk())
+    print(dump_json(result) if args.format == "json" else format_run(result))
+    return 0
 
 
 if __name__ == "__main__":
