@@ -11,6 +11,7 @@ from ccapp.config.loader import load_settings
 from ccapp.config.redact import redact_url
 from ccapp.config.settings import PLACEHOLDER_PASSWORD, Settings
 from ccapp.errors import ConfigError
+from ccapp.ivr.sounds import SoundDirs
 
 __all__ = ["EXIT_INVALID", "EXIT_OK", "check_config", "redact_url", "summarize"]
 
@@ -49,6 +50,13 @@ def summarize(settings: Settings) -> list[str]:
         f"fallback: {settings.fallback.context},{settings.fallback.extension},{settings.fallback.priority}",
         f"logging:  {settings.logging.level} {settings.logging.format}",
     ]
+    trees = settings.ivr.trees
+    for name, tree in sorted(trees.items()):
+        lines.append(
+            f"ivr tree: {name} ({len(tree.nodes)} nodes, start {tree.start}, version {tree.version})"
+        )
+    if trees and not SoundDirs(settings.ivr.sounds_dirs).dirs:
+        lines.append("note: no ivr.sounds_dirs exist on this host; sound prompts were not checked")
     exposed = [(name, host) for name, host, on in _listeners(settings) if on and not _is_loopback(host)]
     lines.extend(f"note: {name} listens on {host}, not only on loopback" for name, host in exposed)
     placeholders = [
