@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     ivr = sub.add_parser("ivr", help="IVR trees: walk one offline, report on calls")
     ivr_sub = ivr.add_subparsers(dest="ivr_command", required=True)
     _add_ivr_test(ivr_sub)
+    _add_ivr_report(ivr_sub)
     return parser
 
 
@@ -104,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "ivr" and args.ivr_command == "test":
         return _ivr_test(settings, args)
+    if args.command == "ivr" and args.ivr_command == "report":
+        return _ivr_report(args, settings.database.url)
     if args.command == "calls":
         from ccapp.report import print_calls
 
@@ -168,6 +171,88 @@ def _ivr_test(settings: Any, args: argparse.Namespace) -> int:
 
     result = asyncio.run(walk())
     print(dump_json(result) if args.format == "json" else format_run(result))
+    return 0
+
+
+def _argtype(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Wrap a parser raising ValueError so argparse shows its message (and exits 2)."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    return convert
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def _add_ivr_report(ivr_sub: Any) -> None:
+    from ccapp.ivr.report import parse_when, parse_zone
+
+    report = ivr_sub.add_parser(
+        "report",
+        help="per-node visits, inputs, timeouts, drop-offs, exits and top paths over a period",
+        description="IVR report of the calls started in [--from, --to), dates in the --tz time zone.",
+    )
+    when = _argtype(parse_when)
+    report.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        type=when,
+        metavar="DATE",
+        help="first day (YYYY-MM-DD) or local time (YYYY-MM-DDTHH:MM), included",
+    )
+    report.add_argument("--to", dest="end", required=True, type=when, metavar="DATE", help="end, excluded")
+    report.add_argument("--tree", help="only this IVR tree (default: every tree)")
+    report.add_argument(
+        "--tz",
+        type=_argtype(parse_zone),
+        default=parse_zone("UTC"),
+        metavar="ZONE",
+        help="IANA time zone of --from and --to, e.g. Europe/Berlin (default UTC)",
+    )
+    report.add_argument("--format", choices=["table", "json"], default="table")
+    report.add_argument("--top", type=_argtype(_positive), default=10, help="paths listed per tree (10)")
+    # SUPPRESS: leaving it out must not overwrite a --config given before "ivr".
+    report.add_argument("--config", "-c", type=Path, default=argparse.SUPPRESS, help="ccapp.yaml")
+
+
+def _ivr_report(args: argparse.Namespace, database_url: str) -> int:
+    from ccapp.errors import StorageError
+    from ccapp.ivr.report import IvrReport, format_table, period, to_json
+    from ccapp.storage import Database
+    from ccapp.storage.ivr_queries import ivr_report
+
+    try:
+        start, end = period(args.start, args.end, args.tz)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def load() -> IvrReport:
+        db = Database(database_url)
+        try:
+            return await ivr_report(db, start, end, tree=args.tree, top=args.top)
+        finally:
+            await db.dispose()
+
+    try:
+        report = asyncio.run(load())
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(to_json(report) if args.format == "json" else format_table(report))
     return 0
 
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PATH_SEPARATOR = " > "
 #: The ``ivr.exit`` outcome of a caller hanging up inside a node.
@@ -94,14 +95,37 @@ def share(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
-def period(start: date, end: date, tz: tzinfo = UTC) -> tuple[datetime, datetime]:
-    """Local midnight of ``start`` and of ``end`` in ``tz``, as aware datetimes: the period ``[start, end)``.
+def parse_when(text: str) -> datetime:
+    """A local date (``YYYY-MM-DD``, meaning its midnight) or date-time (``YYYY-MM-DDTHH:MM``), naive.
+
+    Raises ValueError with a message fit for an operator.
+    """
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+    if value.tzinfo is not None:
+        raise ValueError(f"{text!r} has a UTC offset; give local times and the zone with --tz")
+    return value
+
+
+def parse_zone(name: str) -> tzinfo:
+    """The IANA time zone ``name`` (``UTC``, ``Europe/Berlin`` …); raises ValueError when unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a known time zone (IANA name like Europe/Berlin)") from None
+
+
+def period(start: datetime, end: datetime, tz: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """The local times ``start`` and ``end`` placed in ``tz``: the period ``[start, end)``.
 
     Raises ValueError when ``end`` is not after ``start``.
     """
+    start, end = start.replace(tzinfo=tz), end.replace(tzinfo=tz)
     if end <= start:
         raise ValueError(f"--to ({end.isoformat()}) must be after --from ({start.isoformat()})")
-    return datetime.combine(start, time(), tz), datetime.combine(end, time(), tz)
+    return start, end
 
 
 # -- JSON ------------------------------------------------------------------------------------------

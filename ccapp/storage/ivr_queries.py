@@ -22,9 +22,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, distinct, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ccapp.calls.model import EventKind
+from ccapp.errors import StorageError
 from ccapp.ivr.report import CALLER_HANGUP, PATH_SEPARATOR, IvrReport, NodeStats, PathShare, TreeReport, share
 from ccapp.storage.db import Database
 from ccapp.storage.models import Base
@@ -226,10 +228,15 @@ async def ivr_report(
 ) -> IvrReport:
     """The IVR report of calls started in ``[start, end)`` (aware datetimes), optionally one tree only.
 
-    ``top`` limits the paths listed per tree.
+    ``top`` limits the paths listed per tree. Raises `StorageError` when the database fails.
     """
-    async with db.engine.connect() as conn:
-        started = await calls_started(conn, start, end)
-        counts = await ivr_counts(conn, start, end, tree)
-        fold = await fold_paths(conn, start, end, tree)
+    try:
+        async with db.engine.connect() as conn:
+            started = await calls_started(conn, start, end)
+            counts = await ivr_counts(conn, start, end, tree)
+            fold = await fold_paths(conn, start, end, tree)
+    except (SQLAlchemyError, OSError) as exc:
+        # The DBAPI's own message; SQLAlchemy's wrapper would add the whole statement to it.
+        reason = getattr(exc, "orig", None) or exc
+        raise StorageError(f"IVR report query failed on {db!r}: {reason}") from exc
     return build_report(start, end, tree, started, counts, fold, top)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,9 @@ from ccapp.calls.call import Call
 from ccapp.calls.model import Direction, EventKind, Leg, Via
 from ccapp.calls.ports import CallJournal
 from ccapp.clock import FakeClock
+from ccapp.storage import Database, SqlJournal
 from ccapp.storage.outbox import Record
+from ccapp.storage.projection import write_batch
 
 BERLIN = ZoneInfo("Europe/Berlin")
 #: November 2026 in Berlin (CET, UTC+1): 2026-10-31 23:00 UTC up to 2026-11-30 23:00 UTC.
@@ -340,3 +343,22 @@ def synthetic_records(n: int, start: datetime, span: timedelta, seed: int = 7) -
             "call.ended",
             {"cause": 16, "cause_text": None, "outcome": "ivr"},
         )
+
+
+async def store_scenario(db: Database, outbox: Path) -> None:
+    """Write the scenario's calls through the real `SqlJournal`."""
+    journal = SqlJournal(db, outbox)
+    await journal.start()
+    journal_scenario(journal)
+    await journal.flush()
+    await journal.stop()
+
+
+async def store_synthetic(db: Database, n: int) -> tuple[datetime, datetime]:
+    """``n`` synthetic calls spread over November 2026 (UTC); returns that period."""
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    records = list(synthetic_records(n, start, timedelta(days=30)))
+    async with db.engine.begin() as conn:
+        for i in range(0, len(records), 5000):
+            await write_batch(conn, records[i : i + 5000])
+    return start, start + timedelta(days=30)

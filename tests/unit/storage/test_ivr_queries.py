@@ -9,29 +9,9 @@ from pathlib import Path
 import pytest
 
 from ccapp.ivr.report import to_dict
-from ccapp.storage import Database, SqlJournal
+from ccapp.storage import Database
 from ccapp.storage.ivr_queries import PathFold, ivr_report
-from ccapp.storage.projection import write_batch
-from tests.unit.storage.ivr_scenario import END, EXPECTED, START, journal_scenario, synthetic_records
-
-
-async def store_scenario(db: Database, outbox: Path) -> None:
-    """Write the scenario's calls through the real `SqlJournal`."""
-    journal = SqlJournal(db, outbox)
-    await journal.start()
-    journal_scenario(journal)
-    await journal.flush()
-    await journal.stop()
-
-
-async def store_synthetic(db: Database, n: int) -> tuple[datetime, datetime]:
-    """``n`` synthetic calls spread over November 2026 (UTC); returns that period."""
-    start = datetime(2026, 11, 1, tzinfo=UTC)
-    records = list(synthetic_records(n, start, timedelta(days=30)))
-    async with db.engine.begin() as conn:
-        for i in range(0, len(records), 5000):
-            await write_batch(conn, records[i : i + 5000])
-    return start, start + timedelta(days=30)
+from tests.unit.storage.ivr_scenario import END, EXPECTED, START, store_scenario, store_synthetic
 
 
 @pytest.fixture
