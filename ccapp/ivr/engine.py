@@ -407,9 +407,11 @@ class IvrSession:
     async def _set(self, node: SetNode) -> _Step:
         for var, template in node.vars.items():
             value = self.expand(template)
-            self._set_var(var, value, sensitive=self._uses_sensitive(template))
+            sensitive = self._uses_sensitive(template)
+            self._set_var(var, value, sensitive=sensitive)
             if node.channel:
-                await self.control.set_variable(f"CCAPP_{var.upper()}", value)
+                # Channel variables end up in Asterisk's CDRs and logs: never a sensitive value.
+                await self.control.set_variable(f"CCAPP_{var.upper()}", mask(value) if sensitive else value)
         return node.next
 
     async def _queue(self, node: QueueNode) -> _Step:
