@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from ccapp.config import load_settings
 from ccapp.ivr.report import to_dict
-from ccapp.storage import Database
+from ccapp.ivr.runner import run_offline
+from ccapp.storage import Database, SqlJournal
 from ccapp.storage.ivr_queries import PathFold, ivr_report
 from tests.unit.storage.ivr_scenario import END, EXPECTED, START, store_scenario, store_synthetic
 
@@ -89,3 +92,49 @@ async def test_twenty_thousand_calls_on_sqlite(db: Database, capsys: pytest.Capt
     assert main.nodes[0].node == "welcome" and main.nodes[0].entries == 20_000
     with capsys.disabled():
         print(f"\nIVR report, 20,000 calls, SQLite: {elapsed:.3f} s")
+
+
+async def test_calls_walked_by_the_ivr_engine_are_reported_as_it_walked_them(
+    db: Database, outbox_dir: Path
+) -> None:
+    # The sample tree of ccapp.yaml.example, walked offline by the real engine with scripted callers.
+    settings = load_settings(Path(__file__).parents[3] / "ccapp.yaml.example")
+    scripts: list[tuple[list[str], int | None]] = [
+        (["1"], None),  # sales, given back by the queue, then goodbye
+        (["2", "1"], None),  # support menu, internet
+        ([], None),  # three timeouts, then the operator
+        (["9", "9", "9"], None),  # three invalid keys, then the operator
+        (["3"], 1),  # hangs up while entering the account number
+        (["2"], 2),  # hangs up in the support menu
+    ]
+    journal = SqlJournal(db, outbox_dir)
+    await journal.start()
+    runs = []
+    for keys, hang_up in scripts:
+        run = await run_offline(
+            "main",
+            settings.ivr.trees["main"],
+            at=datetime(2026, 11, 10, 9, 0, tzinfo=UTC),
+            keys=keys,
+            schedules=settings.ivr.schedules,
+            hang_up_after_inputs=hang_up,
+        )
+        for event in run.events:
+            journal.append(event)
+        runs.append(run)
+    await journal.flush()
+    await journal.stop()
+
+    report = await ivr_report(db, START, END)
+    (main,) = report.trees
+    assert main.calls == len(scripts)
+    assert {p.path: p.calls for p in main.paths} == Counter(" > ".join(run.path) for run in runs)
+    nodes = {n.node: n for n in main.nodes}
+    assert {name: n.drop_offs for name, n in nodes.items() if n.drop_offs} == {
+        "account": 1,
+        "support_menu": 1,
+    }
+    assert (nodes["main_menu"].timeouts, nodes["main_menu"].no_matches) == (3, 3)
+    assert main.outcomes == {"hangup": 2, "caller_hangup": 2, "transfer": 2}
+    assert main.nodes[0].node == "welcome" and nodes["welcome"].entries == 6
+    assert main.versions == [settings.ivr.trees["main"].version]
