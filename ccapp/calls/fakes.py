@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ccapp.calls.model import CallEvent
-from ccapp.calls.ports import DigitResult
+from ccapp.calls.ports import DigitResult, RecordResult
 from ccapp.errors import CallGone
 
 
@@ -27,7 +27,11 @@ class MemoryJournal:
 class FakeCallControl:
     """A scripted caller: ``keys`` is what the caller types, one string per input request
     (``""`` = silence until timeout). ``hang_up_after`` makes the caller hang up once that many
-    operations have run. Everything done to the channel is kept in ``actions``."""
+    operations have run. Everything done to the channel is kept in ``actions``.
+
+    ``record_message`` records ``record_seconds`` of message (capped at ``max_seconds``, then the
+    reason is ``max_duration``, else ``terminator``); when the caller is due to hang up at that
+    operation the message is kept and the reason is ``hangup``, as on a real channel."""
 
     channel_id: str = "fake-1"
     keys: list[str] = field(default_factory=list)
@@ -35,6 +39,7 @@ class FakeCallControl:
     fail_on: str | None = None
     actions: list[tuple[str, object]] = field(default_factory=list)
     gone: bool = False
+    record_seconds: float = 3.0
 
     def _op(self, name: str, arg: object = None) -> None:
         if self.gone:
@@ -75,6 +80,18 @@ class FakeCallControl:
 
     async def say_digits(self, digits: str) -> None:
         self._op("say_digits", digits)
+
+    async def record_message(
+        self, name: str, *, max_seconds: float, beep: bool = True, terminator: str = "#"
+    ) -> RecordResult:
+        if not self.gone and self.hang_up_after is not None and len(self.actions) == self.hang_up_after:
+            self.actions.append(("record", name))
+            self.gone = True
+            return RecordResult(name, min(self.record_seconds, max_seconds), "hangup")
+        self._op("record", name)
+        if self.record_seconds >= max_seconds:
+            return RecordResult(name, max_seconds, "max_duration")
+        return RecordResult(name, self.record_seconds, "terminator")
 
     async def set_variable(self, name: str, value: str) -> None:
         self._op("set", (name, value))

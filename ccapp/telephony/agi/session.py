@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+import time
 from collections.abc import Sequence
 
-from ccapp.calls.ports import DigitResult
+from ccapp.calls.ports import DigitResult, RecordResult
 from ccapp.errors import CallGone, ProtocolError, TelephonyError
 from ccapp.telephony.agi.protocol import AgiRequest, AgiResult, Hangup, ReplyParser, quote
 
@@ -15,6 +17,37 @@ log = logging.getLogger(__name__)
 
 #: keys that interrupt an interruptible prompt
 ALL_KEYS = "0123456789*#"
+#: where Asterisk keeps recordings, relative to its spool directory; ARI's stored recordings live
+#: there too, so a message is in the same place whichever transport recorded it
+RECORDING_SUBDIR = "recording"
+#: WAV as Asterisk writes it: 8 kHz signed linear, so ``endpos`` counts 8000 samples a second
+WAV_RATE = 8000
+_NUMBER = re.compile(r"-?[0-9]+")
+_DIGITS = re.compile(r"[0-9*#]+")
+
+
+def media_command(prompt: str, escape_digits: str) -> str | None:
+    """The AGI command that plays one prompt, or None when AGI cannot play it.
+
+    ``sound:x`` and bare names → ``STREAM FILE``, ``digits:`` → ``SAY DIGITS``, ``number:`` (an
+    integer, negative too) → ``SAY NUMBER``, ``characters:`` → ``SAY ALPHA``. Other ARI schemes
+    (``tone:``, ``recording:`` …) have no AGI command here.
+    """
+    scheme, sep, value = prompt.partition(":")
+    if not sep:
+        scheme, value = "sound", prompt
+    escape = quote(escape_digits)
+    if not value:
+        return None
+    if scheme == "sound":
+        return f"STREAM FILE {_name(value)} {escape}"
+    if scheme == "digits" and _DIGITS.fullmatch(value):
+        return f"SAY DIGITS {value} {escape}"
+    if scheme == "number" and _NUMBER.fullmatch(value):
+        return f"SAY NUMBER {int(value)} {escape}"
+    if scheme == "characters":
+        return f"SAY ALPHA {quote(value)} {escape}"
+    return None
 
 
 class AgiSession:
@@ -34,6 +67,8 @@ class AgiSession:
         *,
         command_timeout: float = 10.0,
         media_timeout: float = 600.0,
+        recording_dir: str | None = None,
+        record_silence_s: int = 5,
     ) -> None:
         self._request = request
         self._reader = reader
@@ -45,6 +80,8 @@ class AgiSession:
         self._released = False
         self._closed = False
         self._in_flight = False
+        self._recording_dir = recording_dir
+        self._record_silence_s = record_silence_s
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -88,9 +125,15 @@ class AgiSession:
         await self.command("ANSWER")
 
     async def play(self, prompts: Sequence[str], *, interruptible: bool = False) -> str | None:
-        """Play each sound; a missing sound is logged and skipped rather than failing the call."""
+        """Play each prompt (a sound name or a media URI, see `media_command`); a missing sound
+        or a prompt AGI cannot play is logged and skipped rather than failing the call."""
+        escape = ALL_KEYS if interruptible else ""
         for prompt in prompts:
-            key = await self.stream_file(prompt, ALL_KEYS if interruptible else "")
+            command = media_command(prompt, escape)
+            if command is None:
+                log.warning("prompt %r cannot be played over AGI on %s", prompt, self.channel_id)
+                continue
+            key = await self._media(command, prompt)
             if key is not None:
                 return key
         return None
@@ -129,6 +172,55 @@ class AgiSession:
         if result.result_int == -1:
             await self._raise_if_gone("SAY DIGITS")
 
+    async def record_message(
+        self, name: str, *, max_seconds: float, beep: bool = True, terminator: str = "#"
+    ) -> RecordResult:
+        """``RECORD FILE`` into ``<spool>/recording/<name>.wav``; the result's ``name`` is that path
+        without the extension. The directory must exist: unlike ARI, AGI does not create it.
+
+        Asterisk's reply says ``dtmf``, ``timeout`` (maximum length *or* silence: told apart by
+        how long the command ran) or ``hangup``; ``endpos`` gives the length in samples.
+        """
+        if max_seconds <= 0:
+            raise ValueError("max_seconds must be positive")
+        path = _recording_path(await self.recording_dir(), name)
+        line = f"RECORD FILE {_name(path)} wav {quote(terminator)} {int(max_seconds * 1000)}"
+        if beep:
+            line += " BEEP"
+        if self._record_silence_s > 0:
+            line += f" s={int(self._record_silence_s)}"
+        started = time.monotonic()
+        result = await self.command(line, reply_timeout=max_seconds + self._media_timeout)
+        elapsed = time.monotonic() - started
+        duration = (result.endpos or 0) / WAV_RATE
+        code = result.result_int
+        if result.data == "dtmf":
+            return RecordResult(path, duration, "terminator")
+        if result.data == "hangup":
+            self._gone = True
+            return RecordResult(path, duration, "hangup")
+        if result.data == "timeout" and code == 0:
+            reason = "max_duration" if elapsed >= max_seconds else "silence"
+            return RecordResult(path, duration, reason)
+        if result.data == "randomerror" and code is not None and code > 0:
+            return RecordResult(path, 0.0, "terminator")  # a key during the beep
+        if code == -1:
+            try:
+                await self._raise_if_gone("RECORD FILE")
+            except CallGone:
+                return RecordResult(path, duration, "hangup")
+        raise TelephonyError(
+            f"RECORD FILE {path} failed on {self.channel_id} ({result.data or result.result}); "
+            "does the directory exist and can Asterisk write there?"
+        )
+
+    async def recording_dir(self) -> str:
+        """Asterisk's recording directory (``${ASTSPOOLDIR}/recording``), asked once."""
+        if self._recording_dir is None:
+            spool = await self.get_variable("ASTSPOOLDIR") or "/var/spool/asterisk"
+            self._recording_dir = f"{spool.rstrip('/')}/{RECORDING_SUBDIR}"
+        return self._recording_dir
+
     async def set_variable(self, name: str, value: str) -> None:
         await self.command(f"SET VARIABLE {_name(name)} {quote(value)}")
 
@@ -164,13 +256,15 @@ class AgiSession:
 
     async def stream_file(self, name: str, escape_digits: str = "") -> str | None:
         """``STREAM FILE``: the key that stopped playback, or None."""
-        result = await self.command(
-            f"STREAM FILE {_name(name)} {quote(escape_digits)}", reply_timeout=self._media_timeout
-        )
+        return await self._media(f"STREAM FILE {_name(name)} {quote(escape_digits)}", name)
+
+    async def _media(self, line: str, prompt: str) -> str | None:
+        """Run a playing command (STREAM FILE, SAY …): the key that stopped it, or None."""
+        result = await self.command(line, reply_timeout=self._media_timeout)
         code = result.result_int
         if code == -1:
-            await self._raise_if_gone("STREAM FILE")
-            log.warning("sound %r could not be played on %s", name, self.channel_id)
+            await self._raise_if_gone(" ".join(line.split(" ", 2)[:2]))
+            log.warning("prompt %r could not be played on %s", prompt, self.channel_id)
             return None
         return chr(code) if code else None
 
@@ -253,6 +347,14 @@ class AgiSession:
         # result=-1 means "hung up" and also "sound file not found": ask the channel which it is.
         await self.command("CHANNEL STATUS")
         log.debug("%s returned -1 on %s, which is still up", verb, self.channel_id)
+
+
+def _recording_path(directory: str, name: str) -> str:
+    """``directory/name`` for a relative recording name; refuses names that climb out of it."""
+    parts = name.split("/")
+    if not name or name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"not a relative recording name: {name!r}")
+    return f"{directory}/{name}"
 
 
 def _name(word: str) -> str:
