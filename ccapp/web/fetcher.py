@@ -43,7 +43,13 @@ class AiohttpFetcher:
                 ) as response:
                     if not 200 <= response.status < 300:
                         raise FetchError(f"HTTP status {response.status}")
-                    raw = await response.content.read(MAX_BODY + 1)
+                    # read(n) returns what is buffered (one chunk), not n bytes: read to EOF or the cap
+                    raw = b""
+                    while len(raw) <= MAX_BODY:
+                        chunk = await response.content.read(MAX_BODY + 1 - len(raw))
+                        if not chunk:
+                            break
+                        raw += chunk
         except TimeoutError:
             raise FetchError(f"no answer within {timeout_s:g} s") from None
         except aiohttp.ClientError as exc:
