@@ -341,7 +341,13 @@ class IvrSession:
             elif not heard:
                 self._record(EventKind.IVR_TIMEOUT, name, {"attempt": attempt})
                 step = await self._handle(node.on_no_input, last)
-            elif phrase is not None and confidence is not None and confidence >= node.confidence:
+            elif (
+                # a recognizer may answer a phrase outside the grammar: that is a no-match, not a crash
+                phrase is not None
+                and phrase in node.phrases
+                and confidence is not None
+                and confidence >= node.confidence
+            ):
                 self._record(
                     EventKind.IVR_INPUT, name, {"mode": "speech", "input": phrase, "confidence": confidence}
                 )
