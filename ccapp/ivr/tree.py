@@ -372,6 +372,12 @@ class When(_Model):
     def _text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
+    @field_validator("in_", mode="before")
+    @classmethod
+    def _texts(cls, value: Any) -> Any:
+        # in: [1, 2] after a menu is as natural as equals: 1
+        return [cls._text(item) for item in value] if isinstance(value, list) else value
+
     @model_validator(mode="after")
     def _something(self) -> When:
         tests = (self.equals, self.matches, self.in_)
