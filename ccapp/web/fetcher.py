@@ -54,6 +54,9 @@ class AiohttpFetcher:
             raise FetchError(f"no answer within {timeout_s:g} s") from None
         except aiohttp.ClientError as exc:
             raise FetchError(f"request failed ({type(exc).__name__})") from None
+        except ValueError:
+            # aiohttp refuses a header holding CR/LF (a caller name can): the node's on_error, not a crash
+            raise FetchError("request refused (invalid header or URL)") from None
         if len(raw) > MAX_BODY:
             raise FetchError("answer larger than 1 MiB")
         try:
