@@ -1005,3 +1005,31 @@ async def test_a_caller_hang_up_inside_a_node_journals_the_exit_at_that_node() -
         {"tree": "t", "node": "second", "outcome": "caller_hangup", "target": None}
     ]
     assert ("caller_hangup", None) in result.transcript
+
+
+async def test_a_confident_phrase_outside_the_grammar_is_a_no_match_not_a_crash() -> None:
+    run = await run_session(SPEECH, speech=["pizza", "sales"], recognizer=UnsureRecognizer(0.9))
+
+    assert run.session.path == ["ask", "sales"]
+    assert of(run.events, EventKind.IVR_NO_MATCH) == [
+        {"tree": "t", "node": "ask", "attempt": 1, "mode": "speech", "input": "pizza", "confidence": 0.9}
+    ]
+
+
+async def test_condition_var_in_accepts_numbers_as_written_in_yaml() -> None:
+    text = """
+    start: menu
+    nodes:
+      menu: {type: menu, prompts: [press], options: {"1": check, "2": check, "3": check}, var: choice}
+      check:
+        type: condition
+        rules:
+          - when: {var: choice, in: [1, 2]}
+            next: low
+        default: high
+      low: {type: hangup}
+      high: {type: hangup}
+    """
+
+    assert (await walk(text, keys=["2"])).path == ["menu", "check", "low"]
+    assert (await walk(text, keys=["3"])).path == ["menu", "check", "high"]

@@ -203,3 +203,17 @@ async def test_a_refused_connection_is_a_fetch_error_naming_only_the_error_type(
     error = await fails(fetcher, f"http://127.0.0.1:{port}/balance{SECRET_QUERY}")
 
     assert str(error) == "request failed (ClientConnectorError)"
+
+
+async def test_a_header_with_a_line_break_is_a_fetch_error_not_a_crash(
+    service: tuple[Service, TestServer], fetcher: AiohttpFetcher
+) -> None:
+    _, server = service
+    # header values come from templates such as {caller.name}, which the caller controls
+    with pytest.raises(FetchError) as caught:
+        await fetcher.fetch(
+            "GET", url(server, "/balance"), body=None, headers={"X-Name": "Eve\r\nX-Pin: 8642"}, timeout_s=2
+        )
+
+    assert str(caught.value) == "request refused (invalid header or URL)"
+    assert caught.value.__suppress_context__
