@@ -246,6 +246,41 @@ CASES = {
         """,
         [f"{NODE}.a.phrases: phrase 'sales' is given twice (line 10)"],
     ),
+    "nodes named like node types": (
+        """\
+        a: {type: menu, options: {"1": play}}
+        play: {type: play, prompts: ["text:"], next: menu, colour: red}
+        menu: {type: hangup}
+        """,
+        [
+            f"{NODE}.play.prompts: text: prompt is empty (line 11)",
+            f"{NODE}.play.colour: unknown key (line 11)",
+        ],
+    ),
+    "menu without options": (
+        """\
+        a: {type: menu, options: {}}
+        """,
+        [f"{NODE}.a.options: a menu needs at least one option (line 10)"],
+    ),
+    "words where a sound name belongs": (
+        """\
+        a: {type: hangup, prompts: [Goodbye and thanks]}
+        """,
+        [
+            f"{NODE}.a.prompts: 'Goodbye and thanks' is not a sound name "
+            "(for words, write text: Goodbye and thanks) (line 10)"
+        ],
+    ),
+    "template error in a handler prompt": (
+        """\
+        a: {type: menu, options: {"1": a}, on_invalid: {prompts: ["text:Sorry {caller}"]}}
+        """,
+        [
+            f"{NODE}.a.on_invalid.prompts: unknown variable {{caller}} (use caller.number, caller.name, "
+            "call.id, call.called or vars.<name>) (line 10)"
+        ],
+    ),
 }
 
 
