@@ -1033,3 +1033,95 @@ async def test_condition_var_in_accepts_numbers_as_written_in_yaml() -> None:
 
     assert (await walk(text, keys=["2"])).path == ["menu", "check", "low"]
     assert (await walk(text, keys=["3"])).path == ["menu", "check", "high"]
+
+
+# --- prompts and guards ----------------------------------------------------------------------------
+
+MEDIA = """
+start: set
+nodes:
+  set: {type: set, vars: {amount: "%s", account: "12-34 #x"}, next: say}
+  say:
+    type: play
+    prompts: ["text:Balance {vars.amount}", "number:{vars.amount}", "digits:{vars.account}", beep]
+    next: bye
+  bye: {type: hangup}
+"""
+
+
+@pytest.mark.parametrize(
+    ("amount", "spoken"),
+    [
+        ("1250.50", ["number:1250", "letters/dot", "digits:50"]),
+        ("12,05", ["number:12", "letters/dot", "digits:05"]),
+        ("7.00", ["number:7"]),
+        ("-3", ["number:-3"]),
+        ("lots", []),
+    ],
+)
+async def test_prompts_are_filled_and_turned_into_media(
+    amount: str, spoken: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    result = await walk(MEDIA % amount)
+
+    assert ("play", [f"text:Balance {amount}", *spoken, "digits:1234#", "beep"]) in result.transcript
+    # the journal keeps the templates, never the values (a prompt may read back sensitive digits)
+    assert of(result.events, EventKind.PROMPT) == [
+        {"prompts": ["text:Balance {vars.amount}", "number:{vars.amount}", "digits:{vars.account}", "beep"]}
+    ]
+    assert ("is not a number; prompt skipped" in caplog.text) == (not spoken)
+
+
+async def test_text_prompts_without_a_tts_engine_are_an_error() -> None:
+    clock = FakeClock(MONDAY_10)
+    call = Call(journal=MemoryJournal(), clock=clock, direction=Direction.INBOUND, via=Via.ARI, entry="t")
+    session = IvrSession(
+        call=call,
+        control=ScriptedCaller(clock),
+        tree_name="t",
+        tree=tree(PLAY_THEN_BYE),
+        services=IvrServices(clock=clock, fetcher=CannedFetcher()),
+    )
+
+    with pytest.raises(IvrError, match=r"text: prompts need a TTS engine \(ivr.tts\)"):
+        await session.run()
+
+
+async def test_a_caller_looping_in_a_menu_forever_is_stopped() -> None:
+    text = """
+    start: menu
+    nodes:
+      menu: {type: menu, prompts: [again], options: {"1": menu, "2": bye}}
+      bye: {type: hangup}
+    """
+
+    with pytest.raises(IvrError, match="more than 1000 nodes in one call"):
+        await walk(text, keys=["1"] * 1001)
+
+
+async def test_a_one_digit_collect_takes_a_barge_in_key_alone() -> None:
+    text = """
+    start: hello
+    nodes:
+      hello: {type: play, prompts: [hello-world], barge_in: true, next: digit}
+      digit: {type: collect, prompts: [one-digit], var: d, max_digits: 1, next: bye}
+      bye: {type: hangup}
+    """
+    result = await walk(text, keys=["!5", "9"])
+
+    assert result.variables == {"d": "5"}
+    assert not [t for t in result.transcript if t[0] in ("keys", "timeout")]
+
+
+async def test_collect_and_speech_handlers_with_next_jump_at_once() -> None:
+    collect = COLLECT.replace("on_invalid: {prompts: [invalid]}", "on_invalid: {next: bye}")
+    speech = SPEECH.replace("on_no_match: {prompts: [invalid]}", "on_no_match: {next: operator}")
+
+    assert (await walk(collect, keys=["1#", "4711#"])).path == ["account", "bye"]
+    assert (await walk(speech, speech=["pizza", "sales"])).path == ["ask", "operator"]
+
+
+async def test_a_schedule_unknown_at_run_time_is_an_error() -> None:
+    # validation refuses such a tree; an engine given one anyway stops instead of guessing
+    with pytest.raises(IvrError, match="unknown schedule 'office'"):
+        await walk(HOURS.replace("  office:\n", "  renamed:\n"))
