@@ -67,6 +67,8 @@ class GateFake:
 
 @dataclass
 class Session:
+    """A finished walk; ``control`` is the scripted caller (unused when the test brought its own)."""
+
     outcome: str
     session: IvrSession
     events: list[CallEvent]
