@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import time
@@ -237,9 +238,10 @@ class Application:
     def reload_trees(self) -> tuple[bool, list[str]]:
         """Re-read the config file and put its IVR trees in service if all of them validate.
 
-        Calls already in a tree finish on the tree they started with. On any problem nothing changes
-        and the problems are returned (and logged). Only trees and schedules reload; other settings
-        need a restart.
+        What reloads is everything trees depend on: trees, schedules, queue names, transfer settings and
+        the queue stub's prompts, validated together so a tree accepted here can run. Calls already in
+        a tree finish on the tree (and settings) they started with. On any problem nothing changes and
+        the problems are returned (and logged). Other settings need a restart.
         """
         if self.config_path is None:
             return False, ["no config file to reload from"]
@@ -249,7 +251,14 @@ class Application:
             for problem in exc.problems:
                 log.error("reload rejected, trees unchanged: %s", problem)
             return False, exc.problems
-        report = self.ivr.registry.replace(fresh.ivr.trees, fresh.ivr.schedules)
+        cfg = fresh.ivr
+        self.ivr.services = dataclasses.replace(
+            self.ivr.services,
+            queue=BusyQueueStub(cfg.queue_stub_prompts),
+            transfer=TransferSettings(cfg.transfer.context, cfg.transfer.number_dial),
+        )
+        report = self.ivr.registry.replace(cfg.trees, cfg.schedules)
+        self.ivr.services.schedules = self.ivr.registry.schedules
         log.info("IVR trees reloaded (%s)", report)
         return True, [str(report)]
 

@@ -170,7 +170,7 @@ def _ivr_test(settings: Any, args: argparse.Namespace) -> int:
                 await fetcher.close()
 
     result = asyncio.run(walk())
-    print(dump_json(result) if args.format == "json" else format_run(result))
+    print(dump_json(result) if args.format == "json" else format_run(result, zone))
     return 0
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from ccapp.calls.call import Call
@@ -222,7 +222,7 @@ async def run_offline(
     hang_up_after_inputs: int | None = None,
 ) -> RunResult:
     """Walk ``tree`` with a scripted caller from the aware datetime ``at``."""
-    clock = FakeClock(at)
+    clock = FakeClock(at.astimezone(UTC))  # the Clock contract: aware UTC times
     journal = MemoryJournal()
     control = ScriptedCaller(
         clock, keys=list(keys), speech=list(speech), hang_up_after_inputs=hang_up_after_inputs
@@ -254,12 +254,12 @@ async def run_offline(
     return RunResult(outcome, session.path, journal.events, control.transcript, session.public_vars())
 
 
-def format_run(result: RunResult) -> str:
-    """The run as an admin reads it: one line per step, then path and outcome."""
+def format_run(result: RunResult, tz: tzinfo | None = None) -> str:
+    """The run as an admin reads it: one line per step (times in ``tz``), then path and outcome."""
     lines: list[str] = []
     for event in result.events:
         data = dict(event.data)
-        at = event.at.strftime("%H:%M:%S")
+        at = (event.at.astimezone(tz) if tz else event.at).strftime("%H:%M:%S")
         kind = event.kind
         if kind is EventKind.IVR_NODE:
             lines.append(f"{at}  → {data['node']} [{data['type']}]")

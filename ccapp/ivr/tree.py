@@ -205,6 +205,8 @@ class CollectNode(_Node):
         """Whether ``digits`` pass this node's length, pattern and Luhn rules."""
         if not self.min_digits <= len(digits) <= self.max_digits:
             return False
+        if self.pattern is None and not digits.isdigit():
+            return False  # * and # are keys, not digits, unless a pattern allows them
         if self.pattern is not None and re.fullmatch(self.pattern, digits) is None:
             return False
         return not self.luhn or luhn_ok(digits)
@@ -387,6 +389,8 @@ class When(_Model):
             raise ValueError("var needs equals, matches or in")
         if self.schedule is None and self.caller is None and self.var is None:
             raise ValueError("give at least one of schedule, caller, var")
+        if self.schedule is None and not self.open:
+            raise ValueError("open: false needs schedule: <name>")
         return self
 
 

@@ -83,8 +83,8 @@ def test_json_output_carries_events_transcript_and_masked_variables(
     assert kinds[0] == "ivr.node"
     assert kinds[-1] == "ivr.exit"
     assert {"call.started", "leg.added"}.isdisjoint(kinds)
-    # times are the caller's local time (--tz), with the offset
-    assert run["events"][-1]["at"] == "2026-12-21T10:00:03+01:00"
+    # journal times are UTC, as on a real call (the text output shows --tz local time)
+    assert run["events"][-1]["at"] == "2026-12-21T09:00:03+00:00"
     assert run["transcript"][0] == ["answer", None]
     # the real PIN was typed (the transcript is the caller's side) but never journaled
     assert "8642" not in json.dumps(run["events"])

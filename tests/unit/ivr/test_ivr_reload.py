@@ -21,7 +21,6 @@ from ccapp.calls.ports import DigitResult
 from ccapp.calls.router import UnknownRoute
 from ccapp.clock import FakeClock
 from ccapp.config.loader import load_settings
-from ccapp.ivr.engine import IvrError
 from ccapp.ivr.registry import ReloadReport, TreeRegistry
 from ccapp.ivr.runner import ScriptedCaller
 from ccapp.ivr.tree import Tree
@@ -241,12 +240,6 @@ def test_the_registry_reports_what_a_replace_changed() -> None:
     assert one.version == tree("start: a\nnodes: {a: {type: hangup, cause: 16}}").version
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=IvrError,
-    reason="reload validates trees against the new file's ivr.transfer.number_dial but keeps the running "
-    "TransferSettings, so a tree accepted on reload fails at its transfer node (app.py reload_trees)",
-)
 async def test_a_tree_accepted_on_reload_can_transfer_to_a_number(
     app: Application, write: Callable[..., Path]
 ) -> None:
