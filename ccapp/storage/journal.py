@@ -279,8 +279,10 @@ class SqlJournal:
                 written += await self._write([record])
             except Exception as exc:
                 first_error = first_error or exc
-                if not await self._db.ping():
-                    break  # the database went away meanwhile: resume from here later
+                if _schema_missing(exc) or not await self._db.ping():
+                    # the database went away, or its tables are not (all) there yet — a migration
+                    # may be running: not this event's fault. Resume from here later.
+                    break
                 errors.append(exc)
             else:
                 errors.append(None)
@@ -340,3 +342,13 @@ class SqlJournal:
         for _, waiter in self._waiters:
             if not waiter.done():
                 waiter.set_exception(StorageError(f"journal stopped; {self.pending} events in the outbox"))
+
+
+#: driver messages meaning a table or column is missing: the schema, not the event, is wrong
+_SCHEMA_MISSING = ("no such table", "no such column", "does not exist", "UndefinedTable", "UndefinedColumn")
+
+
+def _schema_missing(exc: Exception) -> bool:
+    orig = getattr(exc, "orig", None) or exc
+    text = f"{type(orig).__name__}: {orig}"
+    return any(marker in text for marker in _SCHEMA_MISSING)
