@@ -15,12 +15,13 @@ import asyncio
 import contextlib
 import enum
 import logging
+import math
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
-from ccapp.calls.ports import DigitResult
+from ccapp.calls.ports import DigitResult, RecordResult
 from ccapp.errors import CallGone, TelephonyError
 from ccapp.telephony.ari.client import AriClient, AriRequestError
 from ccapp.telephony.ari.events import (
@@ -31,6 +32,9 @@ from ccapp.telephony.ari.events import (
     ChannelHangupRequest,
     ChannelStateChange,
     PlaybackFinished,
+    RecordingFailed,
+    RecordingFinished,
+    RecordingStarted,
     StasisEnd,
 )
 
@@ -49,6 +53,18 @@ class FeedSignal(enum.Enum):
 
 FeedItem = AriEvent | FeedSignal
 
+#: port terminator → ARI ``terminateOn``
+_TERMINATE_ON = {"#": "#", "*": "*", "any": "any", "": "none"}
+#: how long past its maximum length a recording may take to be reported finished
+_RECORD_GRACE_S = 30.0
+
+
+def _check_recording_name(name: str) -> None:
+    """A relative name under the recording directory; ARI creates the folders in it."""
+    parts = name.split("/")
+    if name.startswith("/") or any(p in ("", ".", "..") for p in parts) or any(c.isspace() for c in name):
+        raise ValueError(f"not a relative recording name: {name!r}")
+
 
 class AriCallControl:
     """Implements `ccapp.calls.ports.CallControl` for ``channel``."""
@@ -60,8 +76,10 @@ class AriCallControl:
         events: asyncio.Queue[FeedItem],
         *,
         lang: str | None = None,
+        record_silence_s: int = 5,
     ) -> None:
         self._client = client
+        self._record_silence_s = record_silence_s
         self.channel = channel
         self._events = events
         self._lang = lang
@@ -119,6 +137,46 @@ class AriCallControl:
         if digits:
             await self._play([f"digits:{digits}"], interruptible=False)
 
+    async def record_message(
+        self, name: str, *, max_seconds: float, beep: bool = True, terminator: str = "#"
+    ) -> RecordResult:
+        """Record into the stored recording ``name`` (``<spool>/recording/<name>.wav``).
+
+        ``terminator`` is ``#``, ``*``, ``any`` or ``""`` (none): ARI ends a recording on no other
+        key. Asterisk sends RecordingFinished even when the caller hangs up (before StasisEnd), so
+        the message is kept and the reason is ``hangup``; keys pressed while recording are dropped.
+        The duration is the event's (whole seconds, as ARI counts them). ccapp stops the recording
+        at ``max_seconds`` itself: Asterisk's own limit counts whole seconds and overshoots by up
+        to one.
+        """
+        if max_seconds <= 0:
+            raise ValueError("max_seconds must be positive")
+        _check_recording_name(name)
+        terminate_on = _TERMINATE_ON.get(terminator)
+        if terminate_on is None:
+            raise ValueError(f"ARI cannot end a recording on {terminator!r}: use '#', '*', 'any' or ''")
+        self._drain()
+        # only a backstop: ccapp stops the recording on time itself
+        max_duration_s = math.ceil(max_seconds) + 1
+        await self._rest(
+            self._client.channels.record(
+                self.channel_id,
+                name,
+                format="wav",
+                max_duration_s=max_duration_s,
+                max_silence_s=self._record_silence_s or None,
+                if_exists="overwrite",
+                beep=beep,
+                terminate_on=terminate_on,
+            )
+        )
+        try:
+            return await self._recording_outcome(name, max_seconds, terminator)
+        except TimeoutError:
+            raise TelephonyError(
+                f"recording {name} on {self.channel.name} was never reported finished"
+            ) from None
+
     async def set_variable(self, name: str, value: str) -> None:
         self._drain()
         await self._rest(self._client.channels.set_var(self.channel_id, name, value))
@@ -153,6 +211,62 @@ class AriCallControl:
                 with contextlib.suppress(AriRequestError):  # it may have just ended by itself
                     await self._rest(self._client.playbacks.stop(playback_id))
                 return item.digit
+
+    async def _recording_outcome(self, name: str, max_seconds: float, terminator: str) -> RecordResult:
+        """Wait for the end of recording ``name``, through a hang-up (which `_next` would raise on);
+        stop it ``max_seconds`` after it started."""
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None
+        started = loop.time()
+        keyed = stopped = False
+        async with asyncio.timeout(max_seconds + _RECORD_GRACE_S):
+            while True:
+                if deadline is not None and not stopped and loop.time() >= deadline:
+                    stopped = True
+                    with contextlib.suppress(TelephonyError):  # it may have just ended by itself
+                        await self._client.recordings.stop(name)
+                try:
+                    async with asyncio.timeout_at(None if stopped else deadline):
+                        item = await self._events.get()
+                except TimeoutError:
+                    continue
+                self._note(item)
+                if isinstance(item, RecordingStarted) and item.recording.name == name:
+                    started = loop.time()
+                    deadline = started + max_seconds
+                elif isinstance(item, RecordingFinished) and item.recording.name == name:
+                    if self.gone:
+                        reason = "hangup"
+                    elif keyed:
+                        reason = "terminator"
+                    elif stopped or loop.time() - started >= max_seconds - 0.5:
+                        reason = "max_duration"
+                    else:
+                        reason = "silence"
+                    return RecordResult(name, float(item.recording.duration or 0), reason)
+                elif isinstance(item, RecordingFailed) and item.recording.name == name:
+                    if self.gone:
+                        return RecordResult(name, 0.0, "hangup")
+                    raise TelephonyError(
+                        f"recording {name} failed on {self.channel.name}: {item.recording.cause}"
+                    )
+                elif isinstance(item, ChannelDtmfReceived):
+                    keyed = keyed or terminator == "any" or item.digit == terminator
+                elif item is FeedSignal.RESYNC and await self._recording_over(name):
+                    # it ended while the events socket was down: the reason is a guess
+                    elapsed = loop.time() - started
+                    reason = "max_duration" if elapsed >= max_seconds - 0.5 else "silence"
+                    return RecordResult(name, float(round(min(elapsed, max_seconds))), reason)
+                elif isinstance(item, StasisEnd | ChannelDestroyed) or item is FeedSignal.LOST:
+                    # the channel went before Asterisk said how the recording ended
+                    return RecordResult(name, float(round(loop.time() - started)), "hangup")
+
+    async def _recording_over(self, name: str) -> bool:
+        try:
+            await self._rest(self._client.recordings.live_get(name))
+        except AriRequestError as exc:
+            return exc.status == 404
+        return False
 
     async def _playback_over(self, playback_id: str) -> bool:
         try:
