@@ -23,6 +23,9 @@ from typing import TypeVar
 
 from ccapp.calls.ports import DigitResult, RecordResult
 from ccapp.errors import CallGone, TelephonyError
+from ccapp.ivr.ports import Utterance
+from ccapp.speech.listener import MediaTap
+from ccapp.speech.vad import VadEvent, VadSettings
 from ccapp.telephony.ari.client import AriClient, AriRequestError
 from ccapp.telephony.ari.events import (
     AriEvent,
@@ -176,6 +179,93 @@ class AriCallControl:
             raise TelephonyError(
                 f"recording {name} on {self.channel.name} was never reported finished"
             ) from None
+
+    async def listen(
+        self,
+        *,
+        prompts: Sequence[str] = (),
+        no_input_timeout: float = 5.0,
+        max_speech: float = 10.0,
+        end_silence: float = 0.8,
+    ) -> Utterance:
+        """`ccapp.ivr.ports.SpeechCapture`: play ``prompts`` while hearing the caller through a
+        `MediaTap` (snoop + external media); speech or a key stops the prompts (barge-in).
+
+        The no-input timeout runs from the end of the prompts. The tap is torn down on every way
+        out, a hang-up (`CallGone`) and cancellation included.
+        """
+        self._drain()
+        if self._digits:
+            return Utterance(digit=self._digits.popleft())
+        settings = VadSettings(end_silence=end_silence, max_speech=max_speech)
+        async with MediaTap(self._client, self.channel_id, settings) as tap:
+            return await self._hear(tap, prompts, no_input_timeout, max_speech)
+
+    async def _hear(
+        self, tap: MediaTap, prompts: Sequence[str], no_input_timeout: float, max_speech: float
+    ) -> Utterance:
+        loop = asyncio.get_running_loop()
+        playback_id: str | None = None
+        if prompts:
+            playback_id = uuid.uuid4().hex
+            media = [p if ":" in p else f"sound:{p}" for p in prompts]
+            await self._rest(
+                self._client.channels.play(self.channel_id, media, playback_id=playback_id, lang=self._lang)
+            )
+        deadline: float | None = None if playback_id else loop.time() + no_input_timeout
+        next_event = asyncio.ensure_future(self._events.get())
+        next_vad = asyncio.ensure_future(tap.events.get())
+        try:
+            while True:
+                timeout = None if deadline is None else max(0.0, deadline - loop.time())
+                done, _ = await asyncio.wait(
+                    {next_event, next_vad}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done:  # nothing said before the timeout (or no audio arrives at all)
+                    await self._stop_playback(playback_id)
+                    return Utterance(audio=tap.utterance(), sample_rate=tap.sample_rate)
+                if next_vad in done:
+                    vad_event = next_vad.result()
+                    next_vad = asyncio.ensure_future(tap.events.get())
+                    if vad_event is VadEvent.SPEECH_STARTED:
+                        await self._stop_playback(playback_id)  # barge-in
+                        playback_id = None
+                        # a safety net should RTP stop mid-utterance
+                        deadline = loop.time() + max_speech + 2.0
+                    else:
+                        await self._stop_playback(playback_id)
+                        return Utterance(audio=tap.utterance(), sample_rate=tap.sample_rate)
+                if next_event in done:
+                    item = next_event.result()
+                    next_event = asyncio.ensure_future(self._events.get())
+                    self._note(item)
+                    self._check()
+                    if isinstance(item, ChannelDtmfReceived):
+                        await self._stop_playback(playback_id)
+                        return Utterance(digit=item.digit)
+                    ours = playback_id is not None and (
+                        (isinstance(item, PlaybackFinished) and item.playback.id == playback_id)
+                        or (item is FeedSignal.RESYNC and await self._playback_over(playback_id))
+                    )
+                    if ours:
+                        playback_id = None
+                        if not tap.vad.started:
+                            deadline = loop.time() + no_input_timeout
+        finally:
+            next_vad.cancel()
+            if next_event.done() and not next_event.cancelled():
+                # taken off the queue but not handled: keep a key as type-ahead
+                item = next_event.result()
+                self._note(item)
+                if isinstance(item, ChannelDtmfReceived):
+                    self._digits.append(item.digit)
+            next_event.cancel()
+            await asyncio.gather(next_event, next_vad, return_exceptions=True)
+
+    async def _stop_playback(self, playback_id: str | None) -> None:
+        if playback_id is not None:
+            with contextlib.suppress(AriRequestError):  # it may have just ended by itself
+                await self._rest(self._client.playbacks.stop(playback_id))
 
     async def set_variable(self, name: str, value: str) -> None:
         self._drain()

@@ -1,0 +1,124 @@
+"""Tiny pure PCM helpers: resampling telephone audio, G.711 A-law/µ-law, levels.
+
+The standard library's ``audioop`` is deprecated (and gone in 3.13), and numpy would be a heavy
+dependency for a few thousand samples per utterance, so these are written out with `array`.
+All PCM here is 16-bit signed mono in the machine's byte order (little-endian on x86/ARM).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from array import array
+
+
+def samples(pcm: bytes) -> array[int]:
+    """``pcm`` (16-bit little-endian) as an array of ints."""
+    out = array("h")
+    out.frombytes(pcm[: len(pcm) - len(pcm) % 2])
+    if sys.byteorder == "big":
+        out.byteswap()
+    return out
+
+
+def to_bytes(values: array[int]) -> bytes:
+    if sys.byteorder == "big":
+        values = array("h", values)
+        values.byteswap()
+    return values.tobytes()
+
+
+def swap16(pcm: bytes) -> bytes:
+    """Swap the byte order of 16-bit samples (RTP's L16 is big-endian)."""
+    out = array("h")
+    out.frombytes(pcm[: len(pcm) - len(pcm) % 2])
+    out.byteswap()
+    return out.tobytes()
+
+
+def upsample_2x(pcm: bytes) -> bytes:
+    """8 kHz → 16 kHz by linear interpolation.
+
+    The acoustic model is trained on 16 kHz audio; pocketsphinx refuses 8 kHz with that model's
+    filter bank (its upper mel filter sits at 6.8 kHz), so telephone audio is upsampled. The empty
+    band above 4 kHz costs some accuracy but far less than a mismatched filter bank."""
+    x = samples(pcm)
+    n = len(x)
+    out = array("h", bytes(4 * n))
+    for i in range(n - 1):
+        a = x[i]
+        out[2 * i] = a
+        out[2 * i + 1] = (a + x[i + 1]) >> 1
+    if n:
+        out[2 * n - 2] = out[2 * n - 1] = x[n - 1]
+    return to_bytes(out)
+
+
+def rms(values: array[int] | list[int]) -> float:
+    """Root mean square of samples (0 for none)."""
+    if not values:
+        return 0.0
+    return math.sqrt(sum(v * v for v in values) / len(values))
+
+
+def dbfs(level: float) -> float:
+    """A 16-bit RMS level in dB relative to full scale (-inf → -120)."""
+    return 20 * math.log10(level / 32768) if level > 0 else -120.0
+
+
+# --------------------------------------------------------------------------------------- G.711
+def _alaw_decode_byte(a: int) -> int:
+    a ^= 0x55
+    t = (a & 0x0F) << 4
+    seg = (a & 0x70) >> 4
+    if seg == 0:
+        t += 8
+    elif seg == 1:
+        t += 0x108
+    else:
+        t = (t + 0x108) << (seg - 1)
+    return t if a & 0x80 else -t
+
+
+def _ulaw_decode_byte(u: int) -> int:
+    u = ~u & 0xFF
+    t = ((u & 0x0F) << 3) + 0x84
+    t <<= (u & 0x70) >> 4
+    return (0x84 - t) if u & 0x80 else (t - 0x84)
+
+
+_ALAW = [_alaw_decode_byte(i) for i in range(256)]
+_ULAW = [_ulaw_decode_byte(i) for i in range(256)]
+
+
+def _alaw_encode_sample(pcm: int) -> int:
+    pcm >>= 3  # 13 bits, as G.711 defines it
+    mask = 0xD5
+    if pcm < 0:
+        mask = 0x55
+        pcm = -pcm - 1
+    seg = 0
+    for end in (0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF):
+        if pcm <= end:
+            break
+        seg += 1
+    if seg >= 8:
+        return 0x7F ^ mask
+    aval = seg << 4
+    aval |= (pcm >> 1) & 0x0F if seg < 2 else (pcm >> seg) & 0x0F
+    return aval ^ mask
+
+
+def alaw_decode(data: bytes) -> bytes:
+    """G.711 A-law bytes → 16-bit PCM."""
+    return to_bytes(array("h", (_ALAW[b] for b in data)))
+
+
+def ulaw_decode(data: bytes) -> bytes:
+    """G.711 µ-law bytes → 16-bit PCM."""
+    return to_bytes(array("h", (_ULAW[b] for b in data)))
+
+
+def alaw_encode(pcm: bytes) -> bytes:
+    """16-bit PCM → G.711 A-law (for simulating the telephone network in tests and benchmarks)."""
+    return bytes(_alaw_encode_sample(v) for v in samples(pcm))
