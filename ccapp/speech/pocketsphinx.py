@@ -38,7 +38,7 @@ from pathlib import Path
 from pocketsphinx import Config, Decoder, get_model_path
 
 from ccapp.ivr.ports import Recognition
-from ccapp.speech.audio import upsample_2x
+from ccapp.speech.audio import dither, upsample_2x
 from ccapp.speech.errors import SpeechError
 
 #: the per-frame score gap (grammar − phone loop, in pocketsphinx log units) where confidence is 0.5
@@ -139,9 +139,9 @@ class PocketsphinxRecognizer:
     @staticmethod
     def _to_16k(audio: bytes, sample_rate: int) -> bytes:
         if sample_rate == 16000:
-            return audio
+            return dither(audio)
         if sample_rate == 8000:
-            return upsample_2x(audio)
+            return dither(upsample_2x(audio))
         raise SpeechError(f"pocketsphinx: unsupported sample rate {sample_rate} (8000 or 16000)")
 
     @staticmethod

@@ -1,0 +1,1 @@
+"""Speech adapters: pocketsphinx recognition, espeak-ng prompts, hearing callers over ARI."""
