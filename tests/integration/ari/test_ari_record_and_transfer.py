@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ccapp.errors import CallGone
-from ccapp.telephony.ari.events import ChannelUserevent, PlaybackFinished, StasisEnd
+from ccapp.telephony.ari.events import ChannelUserevent, Dial, PlaybackFinished, StasisEnd
 from tests.integration.ari.conftest import Bed
 from tests.support import testbed
 
@@ -25,7 +25,7 @@ def recording_file(name: str) -> Path:
 
 def wav_seconds(path: Path) -> float:
     with wave.open(str(path)) as wav:
-        return wav.getnframes() / wav.getframerate()
+        return float(wav.getnframes()) / float(wav.getframerate())
 
 
 def unique(prefix: str) -> str:
@@ -93,28 +93,45 @@ async def test_the_terminator_ends_the_recording(bed: Bed) -> None:
 # -- [ccapp-transfer] ----------------------------------------------------------------------------
 
 
-async def test_transfer_context_rings_the_agent_phone_which_answers(bed: Bed) -> None:
-    sipp = await asyncio.create_subprocess_exec(
-        str(testbed.SANDBOX), "exec", "sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", "5071",
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+async def agent_phone(port: int, scenario: str = "uas") -> asyncio.subprocess.Process:
+    """A SIPp UAS on ``port`` inside the chroot for one call: the built-in ``uas`` (answers) or a
+    file in scenarios/."""
+    if scenario.endswith(".xml"):
+        (testbed.sandbox_root() / "tmp" / scenario).write_text((SCENARIOS / scenario).read_text())
+        chosen = ["-sf", f"/tmp/{scenario}"]
+    else:
+        chosen = ["-sn", scenario]
+    return await asyncio.create_subprocess_exec(
+        str(testbed.SANDBOX), "exec", "sipp", *chosen, "-i", "127.0.0.1", "-p", str(port),
         "-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
+
+
+async def test_transfer_context_rings_the_agent_phone_which_answers(bed: Bed) -> None:
+    # agent-sipp-1's settings, but a port of its own: other tests' SIPp phones may hold 5071
+    port = testbed.free_udp_port()
+    sipp = await agent_phone(port)
     try:
         await asyncio.sleep(1.0)  # SIPp binds its port; nothing to wait on from outside the chroot
         async with asyncio.timeout(40):
             control = await bed.originate("Local/silent@ccapp-test")
             await control.answer()
-            await control.set_variable("CCAPP_TRANSFER_TARGET", "PJSIP/agent-sipp-1")
+            target = f"PJSIP/agent-sipp-1/sip:agent@127.0.0.1:{port}"
+            await control.set_variable("CCAPP_TRANSFER_TARGET", target)
             await control.set_variable("CCAPP_TRANSFER_TIMEOUT", "10")
             await control.continue_in_dialplan("ccapp-transfer", "s", 1)
-            agent = None
-            while agent is None:
-                channels = await bed.client.channels.list()
-                agent = next(
-                    (c for c in channels if c.name.startswith("PJSIP/agent-sipp-1") and c.state == "Up"),
-                    None,
+            # the channel stays subscribed to the app after it left Stasis: its Dial events come
+            await bed.wait_for(
+                lambda e: (
+                    isinstance(e, Dial)
+                    and e.dialstatus == "ANSWER"
+                    and e.peer.name.startswith("PJSIP/agent-sipp-1")
                 )
-                await asyncio.sleep(0.2)
+            )
             # the caller ends the call; Asterisk sends the agent phone a BYE and SIPp finishes
             await bed.client.channels.hangup(control.channel_id)
             out, err = await sipp.communicate()
@@ -142,3 +159,30 @@ async def test_a_transfer_that_cannot_ring_the_target_reports_the_failure(bed: B
     assert any(isinstance(e, StasisEnd) and e.channel_id == control.channel_id for e in bed.seen)
     with contextlib.suppress(CallGone):
         await bed.client.channels.hangup(control.channel_id)
+
+
+async def test_a_busy_agent_phone_fails_the_transfer_with_status_busy(bed: Bed) -> None:
+    port = testbed.free_udp_port()
+    sipp = await agent_phone(port, "uas_busy.xml")
+    try:
+        await asyncio.sleep(1.0)  # SIPp binds its port; nothing to wait on from outside the chroot
+        async with asyncio.timeout(30):
+            control = await bed.originate("Local/silent@ccapp-test")
+            await control.answer()
+            await control.set_variable(
+                "CCAPP_TRANSFER_TARGET", f"PJSIP/agent-sipp-2/sip:agent@127.0.0.1:{port}"
+            )
+            await control.continue_in_dialplan("ccapp-transfer", "s", 1)
+            event = await bed.wait_for(
+                lambda e: isinstance(e, ChannelUserevent) and e.eventname == "CcappTransferFailed"
+            )
+            out, err = await sipp.communicate()
+    finally:
+        if sipp.returncode is None:
+            sipp.kill()
+            await sipp.wait()
+        with contextlib.suppress(CallGone):
+            await bed.client.channels.hangup(control.channel_id)
+    assert isinstance(event, ChannelUserevent)
+    assert event.userevent["Status"] == "BUSY"
+    assert sipp.returncode == 0, (out.decode()[-2000:], err.decode()[-2000:])
