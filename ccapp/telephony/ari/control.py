@@ -80,8 +80,11 @@ class AriCallControl:
         *,
         lang: str | None = None,
         record_silence_s: int = 5,
+        listen_host: str = "127.0.0.1",
     ) -> None:
         self._client = client
+        #: where Asterisk sends the caller's audio during `listen` (ccapp's address as Asterisk sees it)
+        self.listen_host = listen_host
         self._record_silence_s = record_silence_s
         self.channel = channel
         self._events = events
@@ -198,7 +201,7 @@ class AriCallControl:
         if self._digits:
             return Utterance(digit=self._digits.popleft())
         settings = VadSettings(end_silence=end_silence, max_speech=max_speech)
-        async with MediaTap(self._client, self.channel_id, settings) as tap:
+        async with MediaTap(self._client, self.channel_id, settings, host=self.listen_host) as tap:
             return await self._hear(tap, prompts, no_input_timeout, max_speech)
 
     async def _hear(
