@@ -151,8 +151,23 @@ class MediaTap:
 
     async def close(self) -> None:
         """Hang up the helper channels, destroy the bridge, close the socket; never raises
-        `TelephonyError` (after a hang-up some of them are already gone)."""
+        `TelephonyError` (after a hang-up some of them are already gone). A cancellation that
+        arrives meanwhile waits for the teardown to finish, then propagates: helpers left behind
+        would keep a bridge and an RTP stream per abandoned listen."""
         created, self._created = self._created, []
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        if not created:
+            return
+        teardown = asyncio.ensure_future(self._teardown(created))
+        try:
+            await asyncio.shield(teardown)
+        except asyncio.CancelledError:
+            await teardown
+            raise
+
+    async def _teardown(self, created: list[str]) -> None:
         for item in sorted(created, key=lambda i: i != "bridge"):
             try:
                 if item == "bridge":
@@ -161,6 +176,3 @@ class MediaTap:
                     await self._client.channels.hangup(item)
             except TelephonyError as exc:
                 log.debug("tearing down %s: %s", item, exc)
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
