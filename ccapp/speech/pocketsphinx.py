@@ -125,6 +125,10 @@ class PocketsphinxRecognizer:
             return Recognition(None, confidence, latency)
         return Recognition(phrase, confidence, latency)
 
+    def warm_up(self) -> None:
+        """Load one decoder now (~150 ms, blocking) so the first caller does not wait for it."""
+        self._idle.put(self._borrow())
+
     def unknown_words(self, phrases: Sequence[str]) -> list[str]:
         """Words of ``phrases`` the pronunciation dictionary lacks (tree validation can report
         them: such a phrase can never be recognised)."""

@@ -96,6 +96,12 @@ def test_words_missing_from_the_dictionary_are_named(recognizer: PocketsphinxRec
         recognizer.recognize(say("billing"), 8000, ["billing", "zorblax"])
 
 
+def test_warm_up_loads_a_decoder_ahead_of_the_first_call() -> None:
+    recognizer = PocketsphinxRecognizer(max_decoders=1)
+    recognizer.warm_up()
+    assert recognizer.recognize(say("billing"), 8000, PHRASES).phrase == "billing"
+
+
 def test_phrases_are_normalized_to_dictionary_words() -> None:
     assert normalize("  Speak to an Agent, please! ") == ("speak", "to", "an", "agent", "please")
     assert normalize("I'd like") == ("i'd", "like")
