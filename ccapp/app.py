@@ -26,6 +26,9 @@ from ccapp.ivr.first import FirstIvrSettings
 from ccapp.ivr.ports import HttpFetcher
 from ccapp.ivr.registry import TreeRegistry
 from ccapp.ivr.runtime import IvrRuntime
+from ccapp.speech.http import tts_routes
+from ccapp.speech.pocketsphinx import PocketsphinxRecognizer
+from ccapp.speech.tts import EspeakPromptStore
 from ccapp.storage import Database, SqlJournal
 from ccapp.telephony.agi import AgiHandler, AgiRequest, AgiSession, DialplanTarget, FastAgiServer
 from ccapp.telephony.ami import AmiClient, AmiMessage
@@ -49,9 +52,20 @@ def build_ivr(settings: Settings, fetcher: HttpFetcher) -> IvrRuntime:
         inter_digit_timeout_s=cfg.first.inter_digit_timeout_s,
         goodbye=cfg.first.goodbye,
     )
+    tts = cfg.tts
+    prompts = None
+    if tts.engine == "espeak-ng":
+        prompts = EspeakPromptStore(
+            [tts.sounds_dir],
+            voice=tts.voice,
+            speed=tts.speed_wpm,
+            http_base_url=tts.http_base_url if tts.delivery == "http" else None,
+        )
     services = IvrServices(
         clock=SystemClock(),
         fetcher=fetcher,
+        prompts=prompts,
+        recognizer=PocketsphinxRecognizer() if cfg.speech.enabled else None,
         queue=BusyQueueStub(cfg.queue_stub_prompts),
         transfer=TransferSettings(cfg.transfer.context, cfg.transfer.number_dial),
     )
@@ -275,6 +289,9 @@ class Application:
         health = make_health_app({"asterisk": self._ari_ready, "database": self._db_ready}, self.metrics)
         token = s.http.admin_token.get_secret_value() if s.http.admin_token else None
         add_admin_routes(health, token=token, reload=self.reload_trees, trees=self.ivr.registry.versions)
+        store = self.ivr.services.prompts
+        if s.ivr.tts.delivery == "http" and isinstance(store, EspeakPromptStore):
+            health.add_routes(tts_routes(store.cache_dir))
         runner = web.AppRunner(health, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, s.http.host, s.http.port)

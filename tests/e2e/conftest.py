@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from tests.support.testbed import REPO
 
 TESTBED_CONFIG = REPO / "asterisk-conf" / "testbed" / "ccapp.yaml"
 
-StartCcapp = Callable[[str], Awaitable[Application]]
+StartCcapp = Callable[..., Awaitable[Application]]
 
 
 @pytest.fixture
@@ -25,19 +26,24 @@ async def start_ccapp(asterisk: None, tmp_path: Path) -> AsyncIterator[StartCcap
     """Start ccapp (in this process) on a database URL; stopped at the end of the test."""
     running: list[tuple[Application, asyncio.Task[int]]] = []
 
-    async def start(db_url: str, *, migrate: bool = True) -> Application:
+    async def start(db_url: str, *, migrate: bool = True, config: Path = TESTBED_CONFIG) -> Application:
         if migrate:
             await upgrade(db_url)
-        settings = load_settings(
-            TESTBED_CONFIG,
-            {"CCAPP_DATABASE__URL": db_url, "CCAPP_DATABASE__OUTBOX_DIR": str(tmp_path / "outbox")},
-        )
-        app = Application(settings)
+        env = {"CCAPP_DATABASE__URL": db_url, "CCAPP_DATABASE__OUTBOX_DIR": str(tmp_path / "outbox")}
+        if config is not TESTBED_CONFIG:
+            env["CCAPP_HTTP__PORT"] = str(free_tcp_port())
+        settings = load_settings(config, env)
+        app = Application(settings, config)
         task = asyncio.create_task(app.run())
         running.append((app, task))
-        async with asyncio.timeout(15):
-            await app.started.wait()
-            await app.c.ari.stream.wait_connected(15)
+        started = asyncio.ensure_future(app.started.wait())
+        done, _ = await asyncio.wait({task, started}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
+        if task in done:
+            raise RuntimeError(f"ccapp stopped while starting (exit {task.result()})")
+        if not done:
+            raise TimeoutError("ccapp did not start within 15 s")
+        await app.c.ari.stream.wait_connected(15)
         return app
 
     yield start
@@ -46,6 +52,12 @@ async def start_ccapp(asterisk: None, tmp_path: Path) -> AsyncIterator[StartCcap
         with contextlib.suppress(Exception):
             async with asyncio.timeout(30):
                 await task
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
     GET  /balance?account=<digits>  200 {"balance": "1250", "currency": "EUR", "name": "…"}
                                     404 {"error": "unknown account", "account": …}; 400 without digits
+    POST /balance {"account", "pin"} the same, after checking the PIN (403 when wrong): what the
+                                    sample tree of ccapp.yaml.example sends
     GET  /slow                      answers only after ``slow_s`` (default 60 s): past any timeout
     GET  /broken                    200, Content-Type application/json, a body that is not JSON
     POST /lookup                    200 echoing the JSON body; 400 {"error": …} if it is not JSON
@@ -30,10 +32,15 @@ from aiohttp import web
 
 #: accounts known to the server (a caller types the key)
 ACCOUNTS: Mapping[str, Mapping[str, str]] = {
+    "4711": {"balance": "1250.50", "currency": "euro", "name": "Dana Weber"},
     "12345": {"balance": "1250", "currency": "EUR", "name": "Alice Martin"},
     "67890": {"balance": "-42", "currency": "EUR", "name": "Bob Leroy"},
     "11111": {"balance": "0", "currency": "USD", "name": "Carol Smith"},
 }
+
+
+#: PINs for POST /balance
+PINS: Mapping[str, str] = {"4711": "8352", "12345": "1234"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,7 @@ class BalanceServer:
         """Listen and return the base URL (no trailing slash)."""
         app = web.Application()
         app.router.add_get("/balance", self._balance)
+        app.router.add_post("/balance", self._balance_with_pin)
         app.router.add_get("/slow", self._slow)
         app.router.add_get("/broken", self._broken)
         app.router.add_post("/lookup", self._lookup)
@@ -105,6 +113,20 @@ class BalanceServer:
         known = self.accounts.get(account)
         if known is None:
             return web.json_response({"error": "unknown account", "account": account}, status=404)
+        return web.json_response(dict(known))
+
+    async def _balance_with_pin(self, request: web.Request) -> web.Response:
+        body = await self._note(request)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return web.json_response({"error": "body is not JSON"}, status=400)
+        account = str(data.get("account", ""))
+        known = self.accounts.get(account)
+        if known is None:
+            return web.json_response({"error": "unknown account", "account": account}, status=404)
+        if str(data.get("pin", "")) != PINS.get(account, ""):
+            return web.json_response({"error": "wrong PIN"}, status=403)
         return web.json_response(dict(known))
 
     async def _slow(self, request: web.Request) -> web.Response:
