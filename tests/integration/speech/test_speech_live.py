@@ -49,6 +49,7 @@ class SpeechBed:
     started: asyncio.Queue[AriCallControl] = field(default_factory=asyncio.Queue)
     seen: list[AriEvent] = field(default_factory=list)
     extra_starts: list[str] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
 
     async def call(self, extension: str, context: str = "ccapp-test-speech") -> AriCallControl:
         await self.client.channels.originate(f"Local/{extension}@{context}", app=self.name, timeout=10)
@@ -59,6 +60,7 @@ class SpeechBed:
         number = str(random.randrange(10**7, 10**8))
         target = self.sounds / "ccapp" / "test" / f"{number}.wav"
         target.parent.mkdir(parents=True, exist_ok=True)
+        self.written.append(target)
         espeak = subprocess.run(
             ["espeak-ng", "-v", "en-us", "-s", "150", "--stdout", text], check=True, capture_output=True
         )
@@ -126,6 +128,8 @@ async def bed(asterisk: None) -> AsyncIterator[SpeechBed]:
                     with contextlib.suppress(CallGone):
                         await client.channels.hangup(channel.id)
         await app.stop()
+        for path in the_bed.written:
+            path.unlink(missing_ok=True)
 
 
 async def _leftovers(client: AriClient) -> list[str]:
