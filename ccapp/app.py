@@ -27,6 +27,7 @@ from ccapp.ivr.ports import HttpFetcher
 from ccapp.ivr.registry import TreeRegistry
 from ccapp.ivr.runtime import IvrRuntime
 from ccapp.speech.http import tts_routes
+from ccapp.speech.listener import is_listen_channel
 from ccapp.speech.pocketsphinx import PocketsphinxRecognizer
 from ccapp.speech.tts import EspeakPromptStore
 from ccapp.storage import Database, SqlJournal
@@ -148,6 +149,9 @@ class Application:
     # ------------------------------------------------------------------ ARI wiring
     async def _on_stasis_start(self, event: StasisStart, control: AriCallControl) -> None:
         ch = event.channel
+        if is_listen_channel(ch.id):
+            return  # a snoop or external-media channel of a speech node: part of a call already running
+        control.listen_host = self.settings.ivr.speech.rtp_host
         info = ChannelInfo(ch.id, ch.name, ch.caller_number or None, ch.caller_name or None, ch.exten)
 
         async def evict(fb: Fallback) -> None:
@@ -286,6 +290,9 @@ class Application:
             self._ami_task = asyncio.create_task(self._keep_ami(c.ami), name="ami-connect")
         if c.agi is not None:
             await c.agi.start()
+        recognizer = self.ivr.services.recognizer
+        if isinstance(recognizer, PocketsphinxRecognizer):
+            await asyncio.to_thread(recognizer.warm_up)  # the first speech call should not wait for it
         health = make_health_app({"asterisk": self._ari_ready, "database": self._db_ready}, self.metrics)
         token = s.http.admin_token.get_secret_value() if s.http.admin_token else None
         add_admin_routes(health, token=token, reload=self.reload_trees, trees=self.ivr.registry.versions)

@@ -213,7 +213,9 @@ class TtsSettings(_Section):
     voice: Annotated[str, Field(min_length=1, pattern=r"^[\w+-]+$")] = "en-us"
     speed_wpm: Annotated[int, Field(strict=True, ge=80, le=400)] = 150
     delivery: Literal["sounds_dir", "http"] = "sounds_dir"
-    sounds_dir: Path = Path("/var/lib/asterisk/sounds")
+    #: Asterisk's data-dir sounds folder (``astdatadir``/sounds; /usr/share/asterisk/sounds on Debian):
+    #: a sound name ``ccapp/tts/<hash>`` is looked up there
+    sounds_dir: Path = Path("/usr/share/asterisk/sounds")
     http_base_url: str | None = None
 
     @model_validator(mode="after")
@@ -252,7 +254,7 @@ class IvrSettings(_Section):
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     transfer: TransferSettings = Field(default_factory=TransferSettings)
     #: what the stand-in for ACD queues plays before giving the call back to the tree
-    queue_stub_prompts: list[SoundName] = Field(default_factory=lambda: ["tt-allbusy"])
+    queue_stub_prompts: list[SoundName] = Field(default_factory=lambda: ["queue-periodic-announce"])
 
 
 class QueueSettings(_Section):

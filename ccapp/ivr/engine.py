@@ -70,10 +70,11 @@ class TransferSettings:
 
 
 class BusyQueueStub:
-    """Stand-in ACD until queues exist: plays "all representatives are busy" and gives the call back.
-    Named as a stub in journals (``queue_stub``) so no report mistakes it for a real queue."""
+    """Stand-in ACD until queues exist: plays "all of our representatives are currently busy" and
+    gives the call back. Its outcome is journaled as ``queue_stub_busy``, so no report mistakes it for
+    a real queue."""
 
-    def __init__(self, prompts: Sequence[str] = ("tt-allbusy",)) -> None:
+    def __init__(self, prompts: Sequence[str] = ("queue-periodic-announce",)) -> None:
         self.prompts = list(prompts)
 
     async def enter(self, control: Any, *, queue: str, priority: int, variables: Mapping[str, str]) -> str:

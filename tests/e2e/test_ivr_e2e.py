@@ -5,12 +5,16 @@ ARI, 201 over FastAGI) and asserts the journaled path. Key times are chosen from
 a key counts when it arrives during an interruptible prompt (menus, collects, the welcome) or while a
 node waits for input; keys typed over a non-interruptible prompt are ignored, as on any IVR.
 Prompt lengths (espeak-ng at 150 wpm, Allison's sounds): welcome 2.8 s, main menu 12.2 s, support menu
-6.7 s, queue-busy menu 4.8 s, account 4.1 s, PIN 2.6 s, after-balance 4.5 s, tt-allbusy 9 s,
+6.7 s, queue-busy menu 4.8 s, account 4.1 s, PIN 2.6 s, after-balance 4.5 s, queue-periodic-announce 7.8 s,
 pm-invalid-option 3.2 s.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +25,10 @@ from ccapp.app import Application
 from ccapp.storage import Database
 from ccapp.storage.queries import list_events, recent_calls
 from tests.e2e.conftest import StartCcapp, settle
-from tests.e2e.ivr_support import ivr_config
+from tests.e2e.ivr_support import OPERATOR_ENDPOINT, OPERATOR_PORT, ivr_config
 from tests.support.balance_server import BalanceServer
 from tests.support.sipp_dtmf import dtmf_caller, run_dtmf_caller
+from tests.support.testbed import run_sipp, sandbox_root
 
 pytestmark = pytest.mark.asterisk
 
@@ -93,6 +98,10 @@ def kinds_at(call: dict[str, Any], node: str) -> list[str]:
     return out
 
 
+def events_of(call: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e for e in call["events"] if e["kind"] == kind]
+
+
 def exit_of(call: dict[str, Any]) -> dict[str, Any]:
     exits = [e["data"] for e in call["events"] if e["kind"] == "ivr.exit"]
     assert len(exits) == 1
@@ -107,7 +116,7 @@ async def app(start_ccapp: StartCcapp, sqlite_url: str, config: Path) -> Applica
 async def test_sales_key_during_the_welcome_barges_in_reaches_the_queue_stub_and_hangs_up(
     app: Application, tmp_path: Path
 ) -> None:
-    # 1 during the welcome (barge-in, kept for the menu), 2 in the queue-busy menu after tt-allbusy
+    # 1 during the welcome (barge-in, kept for the menu), 2 in the queue-busy menu after the queue stub
     call = await one_call(app, tmp_path, "w1200 1 w13000 2")
     assert path_of(call) == [
         "welcome",
@@ -151,3 +160,109 @@ async def test_invalid_key_is_refused_then_the_menu_asks_again(app: Application,
             if e["kind"] in ("ivr.input", "ivr.no_match") and e["data"]["node"] == "main_menu"]  # fmt: skip
     assert menu == [("ivr.no_match", "9", 1), ("ivr.input", "1", None)]
     assert exit_of(call)["node"] == "goodbye"
+
+
+async def test_no_input_times_out_three_times_then_goes_to_the_operator(
+    start_ccapp: StartCcapp, sqlite_url: str, tmp_path: Path, balance: BalanceServer
+) -> None:
+    # A short main-menu prompt (a beep) and a 2 s timeout keep this test to half a minute; the
+    # operator is an auto-answering SIPp phone, so the transfer really connects.
+    config = ivr_config(
+        tmp_path, balance_url=balance.url, node_overrides={"main_menu": {"prompts": ["beep"], "timeout_s": 2}}
+    )
+    app = await start_ccapp(sqlite_url, config=config)
+    operator = asyncio.create_task(run_sipp("uas", service="operator", local_port=OPERATOR_PORT, timeout=60))
+    call = await one_call(app, tmp_path, "", hangup_after_ms=24000)
+    answered = await operator
+    assert answered.ok, answered.stdout[-2000:]
+    assert path_of(call) == ["welcome", "hours", "main_menu", "operator"]
+    timeouts = [e["data"]["attempt"] for e in call["events"] if e["kind"] == "ivr.timeout"]
+    assert timeouts == [1, 2, 3]
+    assert exit_of(call) == {
+        "tree": "main",
+        "node": "operator",
+        "outcome": "transfer",
+        "target": OPERATOR_ENDPOINT,
+    }
+    continued = [e["data"] for e in call["events"] if e["kind"] == "continued"]
+    assert continued == [{"context": "ccapp-transfer", "extension": "s", "priority": 1}]
+
+
+async def test_three_invalid_keys_in_the_support_menu_end_at_its_max_tries_target(
+    app: Application, tmp_path: Path
+) -> None:
+    call = await one_call(app, tmp_path, "w1200 2 w3500 9 w6500 9 w6500 9")
+    assert path_of(call) == ["welcome", "hours", "main_menu", "support_menu", "goodbye"]
+    misses = [
+        (e["data"]["input"], e["data"]["attempt"]) for e in call["events"] if e["kind"] == "ivr.no_match"
+    ]
+    assert misses == [("9", 1), ("9", 2), ("9", 3)]
+    assert exit_of(call)["outcome"] == "hangup"
+
+
+@pytest.mark.parametrize(("exten", "via"), [("101", "ari"), ("201", "agi")])
+async def test_balance_lookup_reads_the_balance_and_the_pin_is_nowhere_in_clear(
+    app: Application,
+    tmp_path: Path,
+    balance: BalanceServer,
+    caplog: pytest.LogCaptureFixture,
+    exten: str,
+    via: str,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    messages = sandbox_root() / "var/log/asterisk/messages.log"
+    asterisk_log_start = messages.stat().st_size
+    # 3 over the welcome; account 4711# over the account prompt; PIN over the PIN prompt; 2 in the
+    # after-balance menu, once the balance (about 5 s) has been read out
+    keys = f"w1200 3 w2000 {ACCOUNT}# w2500 {PIN} w10500 2"
+    call = await one_call(app, tmp_path, keys, exten=exten)
+
+    assert call["via"] == via
+    assert path_of(call) == [
+        *("welcome", "hours", "main_menu", "account", "pin"),
+        *("lookup", "say_balance", "after_balance", "goodbye"),
+    ]
+    assert inputs_of(call) == [
+        ("main_menu", "dtmf", "3"),
+        ("account", "dtmf", ACCOUNT),
+        ("pin", "dtmf", "****"),
+        ("after_balance", "dtmf", "2"),
+    ]
+    variables = {e["data"]["name"]: e["data"]["value"] for e in call["events"] if e["kind"] == "variable"}
+    assert variables == {"account": ACCOUNT, "pin": "****", "balance": "1250.50", "currency": "euro"}
+    kinds = [e["kind"] for e in call["events"]]
+    assert kinds.index("recording.paused") < kinds.index("recording.resumed")
+    # the PIN really was typed: the web service got it (and accepted it)
+    assert json.loads(balance.requests[-1].body) == {"account": ACCOUNT, "pin": PIN}
+
+    # ...and it is nowhere in ccapp's logs, journal, outbox or database, nor in Asterisk's log
+    await app.c.journal.flush()
+    places = {
+        "ccapp log": caplog.text,
+        "journal": json.dumps([e["data"] for e in call["events"]], default=str),
+        "database file": Path(app.settings.database.url.split("///", 1)[1]).read_bytes().decode("latin-1"),
+        "asterisk log": messages.read_bytes()[asterisk_log_start:].decode("latin-1")
+        if messages.exists()
+        else "",
+    }
+    outbox = app.settings.database.outbox_dir
+    places.update({f"outbox {p.name}": p.read_text("latin-1") for p in outbox.glob("*") if p.is_file()})
+    for place, text in places.items():
+        assert clear_occurrences(text, PIN) == [], f"the PIN is in the {place}"
+
+
+def clear_occurrences(text: str, secret: str) -> list[str]:
+    """Where ``secret`` appears other than inside a random hex id (call and channel ids are hex and
+    may contain any 4 digits by chance); returns the surrounding text of each."""
+    found = []
+    for match in re.finditer(re.escape(secret), text):
+        start, end = match.start(), match.end()
+        while start > 0 and text[start - 1] in "0123456789abcdef-":
+            start -= 1
+        while end < len(text) and text[end] in "0123456789abcdef-":
+            end += 1
+        token = text[start:end].replace("-", "")
+        if len(token) >= 16 and re.search("[a-f]", token):
+            continue  # inside a uuid/hex id
+        found.append(text[max(0, match.start() - 40) : match.end() + 40])
+    return found

@@ -818,7 +818,7 @@ async def test_the_busy_stub_plays_and_gives_the_call_back_to_next() -> None:
 
     assert result.path == ["q", "busy"]
     assert ("play", ["please-wait"]) in result.transcript
-    assert ("play", ["tt-allbusy"]) in result.transcript
+    assert ("play", ["queue-periodic-announce"]) in result.transcript
     assert {"name": "queue_outcome", "value": "queue_stub_busy"} in of(result.events, EventKind.VARIABLE)
 
 
