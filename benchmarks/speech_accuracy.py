@@ -42,9 +42,14 @@ NOISES = {
 }
 
 
+#: what the VAD hands the recognizer around speech: its 0.3 s pre-roll and 0.8 s end-of-speech silence
+PRE_ROLL = b"\0\0" * 2400
+END_SILENCE = b"\0\0" * 6400
+
+
 def telephone(pcm16_8k: bytes) -> bytes:
-    """A-law encode and decode: the quantisation a PSTN leg adds."""
-    return alaw_decode(alaw_encode(pcm16_8k))
+    """A-law encode and decode (the quantisation a PSTN leg adds), framed like a VAD utterance."""
+    return alaw_decode(alaw_encode(PRE_ROLL + pcm16_8k + END_SILENCE))
 
 
 def say(text: str, voice: str, speed: int) -> bytes:

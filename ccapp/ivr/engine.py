@@ -311,6 +311,7 @@ class IvrSession:
             digit: str | None = self._take_pending()
             phrase: str | None = None
             confidence: float | None = None
+            latency_ms: int | None = None
             heard = False
             if digit is None and hearer is not None and recognizer is not None:
                 utterance = await hearer.listen(
@@ -323,6 +324,7 @@ class IvrSession:
                         recognizer.recognize, utterance.audio, utterance.sample_rate, list(node.phrases)
                     )
                     phrase, confidence = recognition.phrase, round(recognition.confidence, 3)
+                    latency_ms = round(recognition.latency_s * 1000)
             elif digit is None:
                 result = await control.collect_digits(
                     max_digits=1, terminator="", first_timeout=node.no_input_timeout_s, prompts=media
@@ -350,7 +352,9 @@ class IvrSession:
                 and confidence >= node.confidence
             ):
                 self._record(
-                    EventKind.IVR_INPUT, name, {"mode": "speech", "input": phrase, "confidence": confidence}
+                    EventKind.IVR_INPUT,
+                    name,
+                    {"mode": "speech", "input": phrase, "confidence": confidence, "latency_ms": latency_ms},
                 )
                 if node.var:
                     self._set_var(node.var, phrase)
@@ -359,7 +363,13 @@ class IvrSession:
                 self._record(
                     EventKind.IVR_NO_MATCH,
                     name,
-                    {"attempt": attempt, "mode": "speech", "input": phrase, "confidence": confidence},
+                    {
+                        "attempt": attempt,
+                        "mode": "speech",
+                        "input": phrase,
+                        "confidence": confidence,
+                        "latency_ms": latency_ms,
+                    },
                 )
                 step = await self._handle(node.on_no_match, last)
             if step is not None:

@@ -231,7 +231,7 @@ class SpeechNode(_Node):
     type: Literal["speech"]
     phrases: dict[str, NodeName]
     dtmf: dict[str, NodeName] = Field(default_factory=dict)
-    confidence: Annotated[float, Field(ge=0, le=1)] = 0.5
+    confidence: Annotated[float, Field(ge=0, le=1)] = 0.3
     no_input_timeout_s: Seconds = 5.0
     max_speech_s: Seconds = 10.0
     max_tries: Tries = 3

@@ -143,3 +143,32 @@ def ulaw_decode(data: bytes) -> bytes:
 def alaw_encode(pcm: bytes) -> bytes:
     """16-bit PCM → G.711 A-law (for simulating the telephone network in tests and benchmarks)."""
     return bytes(_alaw_encode_sample(v) for v in samples(pcm))
+
+
+def trim_silence(
+    pcm: bytes, sample_rate: int, *, frame_ms: int = 20, below_peak_db: float = 45.0, margin_ms: int = 300
+) -> bytes:
+    """Cut leading and trailing frames more than ``below_peak_db`` under the loudest frame, keeping
+    ``margin_ms`` of them on each side.
+
+    An utterance from the VAD ends with its end-of-speech silence (0.8 s by default); a grammar
+    decode over that much near-silence can fail to end in a phrase at all (measured: "support"
+    with 0.8 s of trailing silence gave no hypothesis, trimmed it scored 0.99). On the benchmark's
+    75 phrases framed like the VAD frames them (0.3 s before, 0.8 s after), recognition went from
+    25 to 63 right with 45 dB / 300 ms; 35 dB / 150 ms cut soft consonants (56), 60 dB kept too
+    much silence (57).
+    """
+    values = samples(pcm)
+    step = sample_rate * frame_ms // 1000
+    if step <= 0 or len(values) < step:
+        return pcm
+    levels = [rms(values[i : i + step]) for i in range(0, len(values) - step + 1, step)]
+    peak = max(levels)
+    if peak <= 0:
+        return pcm
+    floor = peak * 10 ** (-below_peak_db / 20)
+    loud = [i for i, level in enumerate(levels) if level >= floor]
+    margin = margin_ms // frame_ms
+    first = max(0, loud[0] - margin)
+    last = min(len(levels), loud[-1] + 1 + margin)
+    return to_bytes(values[first * step : last * step])

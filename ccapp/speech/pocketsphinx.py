@@ -38,13 +38,18 @@ from pathlib import Path
 from pocketsphinx import Config, Decoder, get_model_path
 
 from ccapp.ivr.ports import Recognition
-from ccapp.speech.audio import dither, upsample_2x
+from ccapp.speech.audio import dither, trim_silence, upsample_2x
 from ccapp.speech.errors import SpeechError
 
 #: the per-frame score gap (grammar − phone loop, in pocketsphinx log units) where confidence is 0.5
 DEFAULT_CENTER = -4.0
 #: how many log units per frame move the confidence from 0.5 to ~0.73
 DEFAULT_SCALE = 3.0
+#: the longest silence or filler (in 10 ms frames) the grammar path may put inside the trimmed
+#: utterance (which keeps 0.3 s of margin each side). Measured on espeak voices framed like VAD
+#: utterances: phrases leave at most 54 frames of silence around the word; out-of-grammar speech is
+#: fitted as one short grammar word and 95-190 frames of "silence".
+DEFAULT_MAX_FILLER_FRAMES = 60
 #: below this confidence the recognizer answers ``phrase=None`` itself
 DEFAULT_REJECT_BELOW = 0.1
 #: pocketsphinx settings that differ from its defaults (see the module docstring)
@@ -77,6 +82,7 @@ class PocketsphinxRecognizer:
         *,
         model_dir: Path | None = None,
         reject_below: float = DEFAULT_REJECT_BELOW,
+        max_filler_frames: int = DEFAULT_MAX_FILLER_FRAMES,
         center: float = DEFAULT_CENTER,
         scale: float = DEFAULT_SCALE,
         max_decoders: int = 4,
@@ -91,6 +97,7 @@ class PocketsphinxRecognizer:
             if not path.exists():
                 raise SpeechError(f"pocketsphinx model file missing: {path}")
         self.reject_below = reject_below
+        self.max_filler_frames = max_filler_frames
         self.center = center
         self.scale = scale
         self._options = {**DEFAULT_OPTIONS, **(options or {})}
@@ -104,7 +111,7 @@ class PocketsphinxRecognizer:
     def recognize(self, audio: bytes, sample_rate: int, phrases: Sequence[str]) -> Recognition:
         """Pick the phrase ``audio`` (16-bit little-endian mono PCM, 8 or 16 kHz) says, or None."""
         started = time.perf_counter()
-        pcm = self._to_16k(audio, sample_rate)
+        pcm = self._to_16k(trim_silence(audio, sample_rate), sample_rate)
         grammar = self._grammar(phrases)
         if not grammar or len(pcm) < 3200:  # under 0.1 s: nothing to recognise
             return Recognition(None, 0.0, time.perf_counter() - started)
@@ -114,6 +121,10 @@ class PocketsphinxRecognizer:
             words, grammar_score, frames = self._decode(slot.decoder, name, pcm)
             phrase = slot.searches[name].get(words) if words else None
             if phrase is None or frames == 0:
+                return Recognition(None, 0.0, time.perf_counter() - started)
+            if self._longest_filler(slot.decoder, words) > self.max_filler_frames:
+                # the grammar could only fit the phrase by calling a long stretch of speech silence:
+                # the caller said something else (or more)
                 return Recognition(None, 0.0, time.perf_counter() - started)
             _, loop_score, _ = self._decode(slot.decoder, _PHONES, pcm)
         finally:
@@ -205,6 +216,17 @@ class PocketsphinxRecognizer:
             old, _ = slot.searches.popitem(last=False)
             slot.decoder.remove_search(old)
         return name
+
+    @staticmethod
+    def _longest_filler(decoder: Decoder, words: tuple[str, ...]) -> int:
+        """Frames of the longest segment of the last grammar decode that is not a phrase word."""
+        longest = 0
+        for seg in decoder.seg():
+            word = str(seg.word).lower().split("(", 1)[0]  # "sales(2)": an alternative pronunciation
+            if word in ("<s>", "</s>") or word in words:
+                continue
+            longest = max(longest, int(seg.end_frame) - int(seg.start_frame) + 1)
+        return longest
 
     @staticmethod
     def _decode(decoder: Decoder, search: str, pcm: bytes) -> tuple[tuple[str, ...], float, int]:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import shutil
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from ccapp.speech.vad import VadEvent, VadSettings
 from ccapp.telephony.ari import AriApp, AriCallControl, AriClient, AriEventStream
 from ccapp.telephony.ari.events import AriEvent, PlaybackFinished, PlaybackStarted, StasisStart
 from tests.support import testbed
+from tests.support.speech import write_phrase
 
 pytestmark = [
     pytest.mark.asterisk,
@@ -57,33 +56,8 @@ class SpeechBed:
 
     def say_to_caller(self, text: str) -> str:
         """Write ``text`` as an 8 kHz WAV the dialplan plays; the extension that plays it."""
-        number = str(random.randrange(10**7, 10**8))
-        target = self.sounds / "ccapp" / "test" / f"{number}.wav"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self.written.append(target)
-        espeak = subprocess.run(
-            ["espeak-ng", "-v", "en-us", "-s", "150", "--stdout", text], check=True, capture_output=True
-        )
-        subprocess.run(
-            [
-                "sox",
-                "-t",
-                "wav",
-                "-",
-                "-r",
-                "8000",
-                "-c",
-                "1",
-                "-b",
-                "16",
-                "-e",
-                "signed-integer",
-                str(target),
-            ],
-            input=espeak.stdout,
-            check=True,
-            capture_output=True,
-        )
+        number = write_phrase(self.sounds, text)
+        self.written.append(self.sounds / "ccapp" / "test" / f"{number}.wav")
         return number
 
 

@@ -449,7 +449,14 @@ async def test_speech_routes_a_recognised_phrase() -> None:
     assert result.path == ["ask", "billing"]
     assert ("says", "billing  PLEASE") in result.transcript
     assert of(result.events, EventKind.IVR_INPUT) == [
-        {"tree": "t", "node": "ask", "mode": "speech", "input": "billing please", "confidence": 1.0}
+        {
+            "tree": "t",
+            "node": "ask",
+            "mode": "speech",
+            "input": "billing please",
+            "confidence": 1.0,
+            "latency_ms": 0,
+        }
     ]
     assert result.variables == {"said": "billing please"}
 
@@ -459,7 +466,15 @@ async def test_speech_asks_again_after_no_match_and_no_input() -> None:
 
     assert result.path == ["ask", "sales"]
     assert of(result.events, EventKind.IVR_NO_MATCH) == [
-        {"tree": "t", "node": "ask", "attempt": 1, "mode": "speech", "input": None, "confidence": 0.0}
+        {
+            "tree": "t",
+            "node": "ask",
+            "attempt": 1,
+            "mode": "speech",
+            "input": None,
+            "confidence": 0.0,
+            "latency_ms": 0,
+        }
     ]
     assert of(result.events, EventKind.IVR_TIMEOUT) == [{"tree": "t", "node": "ask", "attempt": 2}]
 
@@ -1014,7 +1029,15 @@ async def test_a_confident_phrase_outside_the_grammar_is_a_no_match_not_a_crash(
 
     assert run.session.path == ["ask", "sales"]
     assert of(run.events, EventKind.IVR_NO_MATCH) == [
-        {"tree": "t", "node": "ask", "attempt": 1, "mode": "speech", "input": "pizza", "confidence": 0.9}
+        {
+            "tree": "t",
+            "node": "ask",
+            "attempt": 1,
+            "mode": "speech",
+            "input": "pizza",
+            "confidence": 0.9,
+            "latency_ms": 0,
+        }
     ]
 
 
