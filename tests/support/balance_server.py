@@ -167,3 +167,27 @@ async def balance_server() -> AsyncIterator[BalanceServer]:
 def balance_url(balance_server: BalanceServer) -> str:
     """The base URL of a started `BalanceServer`, e.g. ``http://127.0.0.1:41234``."""
     return balance_server.url
+
+
+def main() -> None:
+    """``python -m tests.support.balance_server [PORT]``: serve until interrupted (for scripts/demo)."""
+    import sys
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8099
+
+    async def serve() -> None:
+        server = BalanceServer()
+        app = web.Application()
+        app.router.add_get("/balance", server._balance)
+        app.router.add_post("/balance", server._balance_with_pin)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        print(f"balance service on http://127.0.0.1:{port}", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
