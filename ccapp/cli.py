@@ -56,7 +56,8 @@ def _add_ivr_test(ivr_sub: Any) -> None:
         description=(
             "Each --input item answers one menu/collect request in order: '1', '4711#', '' or '-' for "
             "silence (timeout), '!1' to press 1 during a barge-in prompt. Each --speech item answers one "
-            "speech request ('-' = silence); without one, a speech node takes the next --input item."
+            "speech request ('-' = silence); without one, a speech node takes the next --input item. Write "
+            "--input=-,1 when the first item is '-'."
         ),
     )
     test.add_argument("tree")

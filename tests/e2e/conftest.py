@@ -14,6 +14,7 @@ from ccapp.app import Application
 from ccapp.config import load_settings
 from ccapp.storage import upgrade
 from tests.integration.storage.conftest import pg_url, proxy  # noqa: F401 - fixtures
+from tests.support.balance_server import balance_server  # noqa: F401 - fixture
 from tests.support.testbed import REPO
 
 TESTBED_CONFIG = REPO / "asterisk-conf" / "testbed" / "ccapp.yaml"

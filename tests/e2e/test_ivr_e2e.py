@@ -15,10 +15,10 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from ccapp.app import Application
@@ -37,18 +37,8 @@ ACCOUNT = "4711"
 
 
 @pytest.fixture
-async def balance() -> AsyncIterator[BalanceServer]:
-    server = BalanceServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-def config(tmp_path: Path, balance: BalanceServer) -> Path:
-    return ivr_config(tmp_path, balance_url=balance.url)
+def config(tmp_path: Path, balance_server: BalanceServer) -> Path:
+    return ivr_config(tmp_path, balance_url=balance_server.url)
 
 
 async def one_call(
@@ -163,12 +153,14 @@ async def test_invalid_key_is_refused_then_the_menu_asks_again(app: Application,
 
 
 async def test_no_input_times_out_three_times_then_goes_to_the_operator(
-    start_ccapp: StartCcapp, sqlite_url: str, tmp_path: Path, balance: BalanceServer
+    start_ccapp: StartCcapp, sqlite_url: str, tmp_path: Path, balance_server: BalanceServer
 ) -> None:
     # A short main-menu prompt (a beep) and a 2 s timeout keep this test to half a minute; the
     # operator is an auto-answering SIPp phone, so the transfer really connects.
     config = ivr_config(
-        tmp_path, balance_url=balance.url, node_overrides={"main_menu": {"prompts": ["beep"], "timeout_s": 2}}
+        tmp_path,
+        balance_url=balance_server.url,
+        node_overrides={"main_menu": {"prompts": ["beep"], "timeout_s": 2}},
     )
     app = await start_ccapp(sqlite_url, config=config)
     operator = asyncio.create_task(run_sipp("uas", service="operator", local_port=OPERATOR_PORT, timeout=60))
@@ -204,7 +196,7 @@ async def test_three_invalid_keys_in_the_support_menu_end_at_its_max_tries_targe
 async def test_balance_lookup_reads_the_balance_and_the_pin_is_nowhere_in_clear(
     app: Application,
     tmp_path: Path,
-    balance: BalanceServer,
+    balance_server: BalanceServer,
     caplog: pytest.LogCaptureFixture,
     exten: str,
     via: str,
@@ -233,7 +225,7 @@ async def test_balance_lookup_reads_the_balance_and_the_pin_is_nowhere_in_clear(
     kinds = [e["kind"] for e in call["events"]]
     assert kinds.index("recording.paused") < kinds.index("recording.resumed")
     # the PIN really was typed: the web service got it (and accepted it)
-    assert json.loads(balance.requests[-1].body) == {"account": ACCOUNT, "pin": PIN}
+    assert json.loads(balance_server.requests[-1].body) == {"account": ACCOUNT, "pin": PIN}
 
     # ...and it is nowhere in ccapp's logs, journal, outbox or database, nor in Asterisk's log
     await app.c.journal.flush()
@@ -266,3 +258,35 @@ def clear_occurrences(text: str, secret: str) -> list[str]:
             continue  # inside a uuid/hex id
         found.append(text[max(0, match.start() - 40) : match.end() + 40])
     return found
+
+
+async def test_reload_during_a_call_the_call_keeps_its_tree_new_calls_get_the_new_one(
+    app: Application, tmp_path: Path, config: Path
+) -> None:
+    url = f"http://127.0.0.1:{app.settings.http.port}/api/v1/admin/reload"
+    headers = {"Authorization": "Bearer testbed-admin-token"}
+    old_version = app.ivr.registry.versions()["main"]
+    keys = "w1200 2 w4000 1 w13000 2"  # support path, about 25 s
+    first = asyncio.create_task(one_call(app, tmp_path, keys))
+    await asyncio.sleep(4)  # the first call is in the support menu now
+    text = config.read_text()
+    config.write_text(text.replace("For internet, press 1.", "For internet and TV, press 1."))
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, headers=headers) as response:
+            assert response.status == 200, await response.text()
+            assert (await response.json())["summary"] == "changed: main"
+        new_version = app.ivr.registry.versions()["main"]
+        assert new_version != old_version
+        # a broken tree is refused and the new one stays
+        config.write_text(text.replace("next: support_queue", "next: nowhere", 1))
+        async with http.post(url, headers=headers) as response:
+            assert response.status == 422
+            problems = (await response.json())["problems"]
+            assert any("goes to unknown node 'nowhere'" in p for p in problems), problems
+        assert app.ivr.registry.versions()["main"] == new_version
+    call_a = await first
+    call_b = await one_call(app, tmp_path, keys)
+    for call, version in ((call_a, old_version), (call_b, new_version)):
+        versions = {e["data"]["version"] for e in events_of(call, "ivr.node")}
+        assert versions == {version}
+        assert path_of(call)[-1] == "goodbye"

@@ -415,3 +415,23 @@ def test_every_problem_of_several_trees_is_reported_at_once_in_file_order(tmp_pa
         f"{NODE}.lonely: unreachable from the start node 'a' (line 12)",
         "ivr.trees.other.nodes.x: loop that never waits for input: x → x (line 16)",
     ]
+
+
+@pytest.mark.parametrize(("nodes", "expected"), list(CASES.values()), ids=list(CASES))
+def test_a_broken_tree_sent_by_reload_is_refused_and_the_running_tree_stays(
+    tmp_path: Path, nodes: str, expected: list[str]
+) -> None:
+    from ccapp.app import Application
+
+    path = tmp_path / "ccapp.yaml"
+    good = "a: {type: hangup, prompts: [vm-goodbye]}\n"
+    path.write_text(HEAD % "a" + textwrap.indent(good, " " * 8), encoding="utf-8")
+    app = Application(load_settings(path, {}), path)
+    before = app.ivr.registry.get("main")
+    path.write_text(HEAD % "a" + textwrap.indent(textwrap.dedent(nodes), " " * 8), encoding="utf-8")
+
+    ok, found = app.reload_trees()
+
+    assert not ok
+    assert found == expected
+    assert app.ivr.registry.get("main") is before
