@@ -22,7 +22,7 @@ from pydantic_core import ErrorDetails
 from ccapp.config.settings import Settings
 from ccapp.errors import ConfigError
 from ccapp.ivr.sounds import SoundDirs
-from ccapp.ivr.tree import NODE_TYPES
+from ccapp.ivr.tree import NODE_TYPES, SpeechNode
 from ccapp.ivr.validate import Problem, validate_tree
 
 ENV_PREFIX = "CCAPP_"
@@ -128,7 +128,41 @@ def tree_problems(settings: Settings) -> list[Problem]:
                 number_dial=ivr.transfer.number_dial,
             )
         )
+    if ivr.speech.enabled:
+        found.extend(_unknown_speech_words(settings))
     return found
+
+
+def _unknown_speech_words(settings: Settings) -> list[Problem]:
+    """Speech phrases with a word the recognizer's dictionary lacks: they could never be heard."""
+    nodes = [
+        (name, node_name, node)
+        for name, tree in settings.ivr.trees.items()
+        for node_name, node in tree.nodes.items()
+        if isinstance(node, SpeechNode)
+    ]
+    if not nodes:
+        return []
+    from ccapp.speech.errors import SpeechError
+    from ccapp.speech.pocketsphinx import PocketsphinxRecognizer
+
+    try:
+        recognizer = PocketsphinxRecognizer(max_decoders=1)
+        problems = []
+        for tree_name, node_name, node in nodes:
+            for phrase in node.phrases:
+                unknown = recognizer.unknown_words([phrase])
+                if unknown:
+                    problems.append(
+                        Problem(
+                            ("ivr", "trees", tree_name, "nodes", node_name, "phrases", phrase),
+                            f"the recognizer's dictionary has no {', '.join(unknown)}: this phrase "
+                            "can never be recognised (spell it as spoken, e.g. 'a t m' for ATM)",
+                        )
+                    )
+        return problems
+    except SpeechError:
+        return []  # no recognizer here: the speech node will take DTMF only
 
 
 # --- YAML -------------------------------------------------------------------------------------------

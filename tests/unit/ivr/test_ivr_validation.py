@@ -435,3 +435,19 @@ def test_a_broken_tree_sent_by_reload_is_refused_and_the_running_tree_stays(
     assert not ok
     assert found == expected
     assert app.ivr.registry.get("main") is before
+
+
+def test_a_speech_phrase_with_a_word_the_recognizer_cannot_know_is_refused(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        """\
+        a:
+          type: speech
+          phrases: {billing: b, "zorblax fee": b}
+        b: {type: hangup}
+        """,
+    )
+    assert found == [
+        f"{NODE}.a.phrases.zorblax fee: the recognizer's dictionary has no zorblax: this phrase can never be "
+        "recognised (spell it as spoken, e.g. 'a t m' for ATM) (line 12)"
+    ]
