@@ -222,6 +222,8 @@ def setup_logging(
         old.close()
     root.addHandler(handler)
     root.setLevel(numeric)
+    # Alembic announces each of its plugins at INFO whenever it is imported: noise, not news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(numeric, logging.WARNING))
     return handler
 
 
