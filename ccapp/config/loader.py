@@ -41,6 +41,8 @@ class _Sources:
 
     lines: dict[KeyPath, int] = field(default_factory=dict)
     env: dict[KeyPath, str] = field(default_factory=dict)
+    #: key paths read from another file than the main one (trees in ``ivr.tree_dir``) → that file
+    files: dict[KeyPath, str] = field(default_factory=dict)
 
     def locate(self, path: KeyPath) -> tuple[int | None, str]:
         """The line to sort by and a suffix: `` (line N)``, `` (from CCAPP_X__Y)`` or ``""``.
@@ -52,6 +54,10 @@ class _Sources:
         for end in range(len(path), 0, -1):
             line = self.lines.get(path[:end])
             if line is not None:
+                for root, name in self.files.items():
+                    if path[: len(root)] == root:
+                        # after the main file's lines when sorting; the file is named
+                        return 1_000_000 + line, f" ({name} line {line})"
                 return line, f" (line {line})"
         # an unknown section set only from the environment: name the variable that made it
         for env_path, name in self.env.items():
@@ -97,6 +103,7 @@ def load_settings(path: str | Path | None, environ: Mapping[str, str] | None = N
         base_dir = path.parent
         data = _read_yaml(path, problems)
 
+    _read_tree_dir(data, base_dir, problems)
     _apply_env(data, env, problems)
     unreadable = _resolve_secret_files(data, base_dir, problems)
 
@@ -188,6 +195,50 @@ def _read_yaml(path: Path, problems: _Problems) -> dict[str, Any]:
     if node is not None:
         _collect_lines(node, (), problems)
     return data
+
+
+def _read_tree_dir(data: dict[str, Any], base_dir: Path, problems: _Problems) -> None:
+    """Add each ``<ivr.tree_dir>/<name>.yaml`` as tree ``<name>`` (a tree of that name in the main file
+    is an error: one tree, one place)."""
+    ivr = data.get("ivr")
+    if not isinstance(ivr, dict):
+        return
+    raw = ivr.get("tree_dir")
+    if not isinstance(raw, str):
+        return  # absent, or a wrong type that validation reports
+    folder = Path(raw).expanduser()
+    if not folder.is_absolute():
+        folder = base_dir / folder
+    if not folder.is_dir():
+        problems.add(("ivr", "tree_dir"), f"{folder} is not a directory")
+        return
+    trees = ivr.setdefault("trees", {})
+    if not isinstance(trees, dict):
+        return
+    for path in sorted(folder.glob("*.yaml")):
+        name = path.stem
+        root: KeyPath = ("ivr", "trees", name)
+        if name in trees:
+            problems.add(root, f"tree {name!r} is defined both here and in {path}")
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            tree = yaml.safe_load(text)
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.add(("ivr", "tree_dir"), f"cannot read {path}: {_reason(exc)}")
+            continue
+        except yaml.YAMLError as exc:
+            problems.add_line(None, f"{path}: {_yaml_problem(exc)}")
+            continue
+        if not isinstance(tree, dict):
+            problems.add_line(None, f"{path}: a tree file holds one tree: start, nodes… (line 1)")
+            continue
+        problems.sources.files[root] = path.name
+        problems.sources.lines.setdefault(root, 1)
+        if node is not None:
+            _collect_lines(node, root, problems)
+        trees[name] = tree
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

@@ -246,6 +246,8 @@ class IvrSettings(_Section):
 
     first: FirstIvrSettings = Field(default_factory=FirstIvrSettings)
     trees: dict[Name, Tree] = Field(default_factory=dict)
+    #: a folder of tree files: ``<name>.yaml`` holds tree ``<name>`` (relative to this file)
+    tree_dir: Path | None = None
     #: opening hours shared by all trees (a tree may define its own)
     schedules: dict[Name, Schedule] = Field(default_factory=dict)
     #: where Asterisk's sounds are, to check that prompts exist; empty or absent dirs skip the check

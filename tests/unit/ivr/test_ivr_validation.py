@@ -451,3 +451,35 @@ def test_a_speech_phrase_with_a_word_the_recognizer_cannot_know_is_refused(tmp_p
         f"{NODE}.a.phrases.zorblax fee: the recognizer's dictionary has no zorblax: this phrase can never be "
         "recognised (spell it as spoken, e.g. 'a t m' for ATM) (line 12)"
     ]
+
+
+def test_trees_in_a_folder_are_loaded_and_their_problems_name_the_file(tmp_path: Path) -> None:
+    (tmp_path / "trees").mkdir()
+    (tmp_path / "trees" / "support.yaml").write_text(
+        'start: ask\nnodes:\n  ask:\n    type: menu\n    options: {"1": bye, "2": nowhere}\n  bye: {type: hangup}\n'
+    )
+    (tmp_path / "trees" / "main.yaml").write_text("start: a\nnodes:\n  a: {type: hangup}\n")
+    config = tmp_path / "ccapp.yaml"
+    config.write_text(HEAD % "a" + "        a: {type: hangup}\n" + "  tree_dir: trees\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, {})
+    assert caught.value.problems == [
+        "ivr.trees.main: tree 'main' is defined both here and in "
+        + str(tmp_path / "trees" / "main.yaml")
+        + " (line 7)",
+        "ivr.trees.support.nodes.ask.options.2: goes to unknown node 'nowhere' (support.yaml line 5)",
+    ]
+    (tmp_path / "trees" / "main.yaml").unlink()
+    (tmp_path / "trees" / "support.yaml").write_text(
+        'start: ask\nnodes:\n  ask:\n    type: menu\n    options: {"1": bye}\n  bye: {type: hangup}\n'
+    )
+    settings = load_settings(config, {})
+    assert sorted(settings.ivr.trees) == ["main", "support"]
+
+
+def test_a_missing_tree_folder_is_an_error(tmp_path: Path) -> None:
+    config = tmp_path / "ccapp.yaml"
+    config.write_text(HEAD % "a" + "        a: {type: hangup}\n" + "  tree_dir: nowhere\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, {})
+    assert caught.value.problems == [f"ivr.tree_dir: {tmp_path / 'nowhere'} is not a directory (line 11)"]
