@@ -456,7 +456,8 @@ def test_a_speech_phrase_with_a_word_the_recognizer_cannot_know_is_refused(tmp_p
 def test_trees_in_a_folder_are_loaded_and_their_problems_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "trees").mkdir()
     (tmp_path / "trees" / "support.yaml").write_text(
-        'start: ask\nnodes:\n  ask:\n    type: menu\n    options: {"1": bye, "2": nowhere}\n  bye: {type: hangup}\n'
+        "start: ask\nnodes:\n  ask:\n    type: menu\n"
+        '    options: {"1": bye, "2": nowhere}\n  bye: {type: hangup}\n'
     )
     (tmp_path / "trees" / "main.yaml").write_text("start: a\nnodes:\n  a: {type: hangup}\n")
     config = tmp_path / "ccapp.yaml"
