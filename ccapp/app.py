@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import signal
 import time
@@ -33,6 +34,7 @@ from ccapp.speech.tts import EspeakPromptStore
 from ccapp.storage import Database, SqlJournal
 from ccapp.telephony.agi import AgiHandler, AgiRequest, AgiSession, DialplanTarget, FastAgiServer
 from ccapp.telephony.ami import AmiClient, AmiMessage
+from ccapp.telephony.ami.mixmonitor import MixMonitorGate
 from ccapp.telephony.ari import AriApp, AriCallControl, AriClient, AriEventStream
 from ccapp.telephony.ari.events import AriEvent, ChannelDestroyed, StasisStart
 from ccapp.web.admin import add_admin_routes
@@ -138,6 +140,9 @@ class Application:
                 port=s.agi.port,
                 fallback=DialplanTarget(fb.context, fb.extension, fb.priority),
             )
+        if ami is not None:
+            # a MixMonitor started by the dialplan is muted while callers type sensitive digits
+            self.ivr.recording_gate = functools.partial(MixMonitorGate, ami)
         self.c = Components(db, journal, service, ari, ami, agi, time.monotonic())
         self._stop = asyncio.Event()
         #: set once every listener is up (tests and embedders wait on it)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 
 from ccapp.calls.call import Call
 from ccapp.calls.ports import CallControl
 from ccapp.calls.router import UnknownRoute
 from ccapp.ivr.engine import IvrServices, IvrSession
 from ccapp.ivr.first import FirstIvrSettings, run_first_ivr
+from ccapp.ivr.ports import RecordingGate
 from ccapp.ivr.registry import TreeRegistry
 
 log = logging.getLogger(__name__)
@@ -20,10 +22,18 @@ BUILT_IN_FIRST = "first"
 
 
 class IvrRuntime:
-    def __init__(self, registry: TreeRegistry, services: IvrServices, first: FirstIvrSettings) -> None:
+    def __init__(
+        self,
+        registry: TreeRegistry,
+        services: IvrServices,
+        first: FirstIvrSettings,
+        recording_gate: Callable[[str], RecordingGate] | None = None,
+    ) -> None:
         self.registry = registry
         self.services = services
         self.first = first
+        #: builds the gate that pauses a channel's recording (by channel name) during sensitive input
+        self.recording_gate = recording_gate
 
     async def handle(self, call: Call, control: CallControl, params: tuple[str, ...]) -> str:
         name = params[0] if params and params[0] else BUILT_IN_FIRST
@@ -38,6 +48,9 @@ class IvrRuntime:
         services = self.services
         if services.schedules is not self.registry.schedules:
             services = dataclasses.replace(services, schedules=self.registry.schedules)
+        if self.recording_gate is not None and call.legs:
+            channel = next(iter(call.legs.values())).channel
+            services = dataclasses.replace(services, recording=self.recording_gate(channel))
         await control.answer()
         session = IvrSession(
             call=call,

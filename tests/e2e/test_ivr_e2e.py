@@ -15,6 +15,9 @@ import asyncio
 import json
 import logging
 import re
+import shutil
+import wave
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +31,7 @@ from tests.e2e.conftest import StartCcapp, settle
 from tests.e2e.ivr_support import OPERATOR_ENDPOINT, OPERATOR_PORT, ivr_config
 from tests.support.balance_server import BalanceServer
 from tests.support.sipp_dtmf import dtmf_caller, run_dtmf_caller
-from tests.support.testbed import run_sipp, sandbox_root
+from tests.support.testbed import REPO, asterisk_cli, run_sipp, sandbox_root
 
 pytestmark = pytest.mark.asterisk
 
@@ -290,3 +293,38 @@ async def test_reload_during_a_call_the_call_keeps_its_tree_new_calls_get_the_ne
         versions = {e["data"]["version"] for e in events_of(call, "ivr.node")}
         assert versions == {version}
         assert path_of(call)[-1] == "goodbye"
+
+
+async def test_a_dialplan_recording_is_silent_while_the_pin_is_typed(
+    app: Application, tmp_path: Path
+) -> None:
+    """Extension 111 records the whole call with MixMonitor; ccapp mutes it during the PIN collect."""
+    root = sandbox_root()
+    if "MixMonitor" not in asterisk_cli("dialplan show 111@from-callers"):
+        shutil.copy(REPO / "asterisk-conf" / "extensions.conf", root / "etc/asterisk/extensions.conf")
+        asterisk_cli("dialplan reload")
+    call = await one_call(app, tmp_path, f"w1200 3 w2000 {ACCOUNT}# w2500 {PIN} w10500 2", exten="111")
+    assert path_of(call)[-1] == "goodbye"
+    channel_id = next(e["data"]["leg_id"] for e in call["events"] if e["kind"] == "leg.added")
+    wav = root / "var/spool/asterisk/monitor/ccapp" / f"{channel_id}.wav"
+    for _ in range(50):  # MixMonitor closes the file just after the hang-up
+        if wav.exists() and wav.stat().st_size > 44:
+            break
+        await asyncio.sleep(0.1)
+    with wave.open(str(wav)) as recording:
+        rate = recording.getframerate()
+        audio = array("h", recording.readframes(recording.getnframes()))
+    assert [e["kind"] for e in call["events"] if e["kind"].startswith("recording.")] == [
+        "recording.paused",
+        "recording.resumed",
+    ]
+    # MixMonitor writes only while frames flow, so the file's clock is not the wall clock; what the
+    # mute leaves is the PIN prompt (2.6 s of speech, played while muted) as exact digital silence,
+    # which nothing else in this call produces (TTS pauses are a fraction of a second)
+    zero_run = longest = 0
+    for sample in audio:
+        zero_run = zero_run + 1 if sample == 0 else 0
+        longest = max(longest, zero_run)
+    assert longest / rate > 2.0, f"longest silence {longest / rate:.2f} s: the PIN prompt was recorded"
+    assert max(abs(x) for x in audio) > 1000, "the rest of the call was recorded"
+    wav.unlink()
