@@ -10,6 +10,19 @@ from ccapp.calls.ports import DigitResult, RecordResult
 from ccapp.errors import CallGone
 
 
+def type_keys(typed: str, max_digits: int, terminator: str) -> DigitResult:
+    """What `CallControl.collect_digits` returns when a caller types ``typed`` (then nothing): input
+    ends at the terminator, at ``max_digits``, or by timeout."""
+    digits = ""
+    for key in typed:
+        if terminator and key == terminator:
+            return DigitResult(digits, terminator=key)
+        digits += key
+        if len(digits) >= max_digits:
+            return DigitResult(digits)
+    return DigitResult(digits, timed_out=True)
+
+
 class MemoryJournal:
     """Keeps events in a list."""
 
@@ -68,15 +81,7 @@ class FakeCallControl:
         prompts: Sequence[str] = (),
     ) -> DigitResult:
         self._op("collect", tuple(prompts))
-        typed = self.keys.pop(0) if self.keys else ""
-        digits = ""
-        for key in typed:
-            if terminator and key == terminator:
-                return DigitResult(digits, terminator=key)
-            digits += key
-            if len(digits) >= max_digits:
-                return DigitResult(digits)
-        return DigitResult(digits, timed_out=True)
+        return type_keys(self.keys.pop(0) if self.keys else "", max_digits, terminator)
 
     async def say_digits(self, digits: str) -> None:
         self._op("say_digits", digits)

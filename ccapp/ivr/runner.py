@@ -16,7 +16,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from ccapp.calls.call import Call
-from ccapp.calls.fakes import MemoryJournal
+from ccapp.calls.fakes import MemoryJournal, type_keys
 from ccapp.calls.model import CallEvent, Direction, EventKind, Leg, Via
 from ccapp.calls.ports import DigitResult, RecordResult
 from ccapp.clock import FakeClock
@@ -84,19 +84,10 @@ class ScriptedCaller:
             self.clock.advance(first_timeout)
             self.transcript.append(("timeout", first_timeout))
             return DigitResult("", timed_out=True)
-        digits = ""
-        for key in typed:
-            if terminator and key == terminator:
-                self.transcript.append(("keys", typed))
-                return DigitResult(digits, terminator=key)
-            digits += key
-            self.clock.advance(0.3)
-            if len(digits) >= max_digits:
-                self.transcript.append(("keys", typed))
-                return DigitResult(digits)
-        self.clock.advance(inter_digit_timeout)
+        result = type_keys(typed, max_digits, terminator)
+        self.clock.advance(0.3 * len(result.digits) + (inter_digit_timeout if result.timed_out else 0.0))
         self.transcript.append(("keys", typed))
-        return DigitResult(digits, timed_out=True)
+        return result
 
     async def listen(
         self,
