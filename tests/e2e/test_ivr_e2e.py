@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import shutil
+import signal
 import wave
 from array import array
 from pathlib import Path
@@ -289,6 +291,14 @@ async def test_reload_during_a_call_the_call_keeps_its_tree_new_calls_get_the_ne
         assert app.ivr.registry.versions()["main"] == new_version
     call_a = await first
     call_b = await one_call(app, tmp_path, keys)
+    # SIGHUP reloads too (ccapp runs in this process here)
+    config.write_text(text.replace("For internet, press 1.", "For internet or TV, press 1."))
+    os.kill(os.getpid(), signal.SIGHUP)
+    for _ in range(50):
+        if app.ivr.registry.versions()["main"] not in (old_version, new_version):
+            break
+        await asyncio.sleep(0.05)
+    assert app.ivr.registry.versions()["main"] not in (old_version, new_version)
     for call, version in ((call_a, old_version), (call_b, new_version)):
         versions = {e["data"]["version"] for e in events_of(call, "ivr.node")}
         assert versions == {version}
