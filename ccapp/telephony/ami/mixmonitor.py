@@ -42,7 +42,10 @@ class MixMonitorGate:
                 timeout_s=2.0,
             )
         except TelephonyError as exc:
-            if "no mixmonitor" in str(exc).lower() or "not found" in str(exc).lower():
+            text = str(exc).lower()
+            if not on and "no such channel" in text:
+                return  # the caller hung up mid-input: the recording ended with the channel
+            if "no mixmonitor" in text or "not found" in text:
                 log.debug("no recording to %s on %s", "pause" if on else "resume", self.channel)
                 return  # no recording on this channel: nothing to pause
             log.warning(
