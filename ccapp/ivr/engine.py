@@ -222,10 +222,9 @@ class IvrSession:
                     max_digits=1, terminator="", first_timeout=node.timeout_s, prompts=media
                 )
                 key = result.digits or None
-            last = attempt == node.max_tries
             if key is None:
                 self._record(EventKind.IVR_TIMEOUT, name, {"attempt": attempt})
-                step = await self._handle(node.on_timeout, last)
+                step = await self._handle(node.on_timeout)
             elif key in node.options:
                 self._record(EventKind.IVR_INPUT, name, {"mode": "dtmf", "input": key, "confidence": None})
                 if node.var:
@@ -233,7 +232,7 @@ class IvrSession:
                 return node.options[key]
             else:
                 self._record(EventKind.IVR_NO_MATCH, name, {"attempt": attempt, "mode": "dtmf", "input": key})
-                step = await self._handle(node.on_invalid, last)
+                step = await self._handle(node.on_invalid)
             if step is not None:
                 return step
         return await self._max_tries(node.on_max_tries)
@@ -246,11 +245,10 @@ class IvrSession:
         try:
             for attempt in range(1, node.max_tries + 1):
                 digits, timed_out = await self._gather(node)
-                last = attempt == node.max_tries
                 shown = mask(digits) if node.sensitive else digits
                 if not digits:
                     self._record(EventKind.IVR_TIMEOUT, name, {"attempt": attempt})
-                    step = await self._handle(node.on_timeout, last)
+                    step = await self._handle(node.on_timeout)
                 elif node.check(digits):
                     self._record(
                         EventKind.IVR_INPUT,
@@ -263,7 +261,7 @@ class IvrSession:
                     self._record(
                         EventKind.IVR_NO_MATCH, name, {"attempt": attempt, "mode": "dtmf", "input": shown}
                     )
-                    step = await self._handle(node.on_invalid, last)
+                    step = await self._handle(node.on_invalid)
                 if step is not None:
                     return step
             return await self._max_tries(node.on_max_tries)
@@ -305,7 +303,6 @@ class IvrSession:
         if hearer is None:
             log.info("speech node %s/%s: no speech path on this channel, DTMF only", self.tree_name, name)
         for attempt in range(1, node.max_tries + 1):
-            last = attempt == node.max_tries
             media = await self._media(node.prompts)
             self._journal_prompts(node.prompts)
             digit: str | None = self._take_pending()
@@ -340,10 +337,10 @@ class IvrSession:
                 self._record(
                     EventKind.IVR_NO_MATCH, name, {"attempt": attempt, "mode": "dtmf", "input": digit}
                 )
-                step = await self._handle(node.on_no_match, last)
+                step = await self._handle(node.on_no_match)
             elif not heard:
                 self._record(EventKind.IVR_TIMEOUT, name, {"attempt": attempt})
-                step = await self._handle(node.on_no_input, last)
+                step = await self._handle(node.on_no_input)
             elif (
                 # a recognizer may answer a phrase outside the grammar: that is a no-match, not a crash
                 phrase is not None
@@ -371,7 +368,7 @@ class IvrSession:
                         "latency_ms": latency_ms,
                     },
                 )
-                step = await self._handle(node.on_no_match, last)
+                step = await self._handle(node.on_no_match)
             if step is not None:
                 return step
         return await self._max_tries(node.on_max_tries)
@@ -483,7 +480,7 @@ class IvrSession:
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    async def _handle(self, handler: Handler, last: bool) -> _Step | None:
+    async def _handle(self, handler: Handler) -> _Step | None:
         """Play a timeout/invalid handler; returns where to go, or None to ask again (or, after the
         last try, to go on to the max-tries handler)."""
         await self._say(handler.prompts)
