@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ccapp.acd.errors import AcdError
 from ccapp.acd.model import Agent, AgentState, QueueConfig, Strategy, WaitingCall
@@ -44,7 +44,11 @@ class Router:
     it acts on. `decide` only reads (and drops stale index entries).
     """
 
-    def __init__(self, queues: Iterable[QueueConfig] = ()) -> None:
+    def __init__(self, queues: Iterable[QueueConfig] = (), *, remember_unservable: bool = True) -> None:
+        """``remember_unservable=False`` makes every `decide` re-examine every band (the worst case):
+        for benchmarks and for testing the memory against its absence.
+        """
+        self._remember = remember_unservable
         self._queues: dict[str, QueueConfig] = {}
         self._agents: dict[str, Agent] = {}
         # ready-agent index
@@ -60,10 +64,13 @@ class Router:
         self._calls: dict[str, tuple[WaitingCall, BandKey, int]] = {}
         self._bands: dict[BandKey, list[_CallEntry]] = {}
         self._band_live: dict[BandKey, int] = {}
-        self._queue_bands: dict[str, set[BandKey]] = {}
+        self._queue_bands: dict[str, dict[BandKey, list[_CallEntry]]] = {}  # the same heaps, by queue
         self._call_seq = 0
         # requirement per (queue, call skills, stage): configuration-derived, cleared with it
         self._requirements: dict[tuple[str, Requirement, int], Requirement] = {}
+        # bands whose head nobody could take: (queue epoch, until, head entered_at) — see decide()
+        self._epoch: dict[str, int] = {}
+        self._unservable: dict[BandKey, tuple[int, datetime | None, datetime]] = {}
         self.set_queues(queues)
 
     # -- configuration and agents -------------------------------------------------------------
@@ -76,6 +83,7 @@ class Router:
             raise AcdError(f"calls are waiting in queues the new configuration drops: {orphans[:5]}")
         self._queues = new
         self._requirements.clear()
+        self._unservable.clear()
         self._heaps.clear()
         self._live.clear()
         self._indexed.clear()
@@ -117,6 +125,7 @@ class Router:
             if queue is None:
                 continue
             rank = static_rank(queue.strategy, agent, self._rr.get(name, {}).get(agent_id, -1))
+            self._epoch[name] = self._epoch.get(name, 0) + 1
             entry = (rank, agent_id, version)
             queue_keys: list[IndexKey] = [(name, "", 0)]
             for skill, level in agent.skills.items():
@@ -154,7 +163,7 @@ class Router:
         heap = self._bands.get(band)
         if heap is None:
             heap = self._bands[band] = []
-            self._queue_bands.setdefault(call.queue, set()).add(band)
+            self._queue_bands.setdefault(call.queue, {})[band] = heap
         heapq.heappush(heap, (call.entered_at, call.call_id, self._call_seq))
         self._band_live[band] = self._band_live.get(band, 0) + 1
 
@@ -181,14 +190,15 @@ class Router:
 
     def _clean_band(self, band: BandKey) -> None:
         calls = self._calls
-        heap = [e for e in self._bands[band] if (found := calls.get(e[1])) is not None and found[2] == e[2]]
+        heap = self._bands[band]
+        heap[:] = [e for e in heap if (found := calls.get(e[1])) is not None and found[2] == e[2]]
         if heap:
             heapq.heapify(heap)
-            self._bands[band] = heap
         else:
             del self._bands[band]
             del self._band_live[band]
-            self._queue_bands[band[0]].discard(band)
+            self._unservable.pop(band, None)
+            del self._queue_bands[band[0]][band]
 
     def _band_head(self, band: BandKey) -> WaitingCall | None:
         heap = self._bands[band]
@@ -205,27 +215,44 @@ class Router:
 
     def decide(self, now: datetime) -> Assignment | None:
         """The next assignment at ``now``, or None if no waiting call has an eligible ready agent."""
+        # A band whose head nobody could take stays so while its queue gains no ready agent (the
+        # queue's epoch moves only when an agent is indexed into it; agents leaving can only make
+        # it worse), its head does not get older, and the head reaches no new relaxation step.
         heads: list[tuple[tuple[int, datetime, str], BandKey, WaitingCall]] = []
-        empty: list[BandKey] = []
         live = self._live
+        calls = self._calls
+        unservable = self._unservable if self._remember else {}
         for queue, bands in self._queue_bands.items():
             if not live.get((queue, "", 0)):
                 continue
-            for band in bands:
-                head = self._band_head(band)
-                if head is None:
-                    empty.append(band)
+            epoch = self._epoch.get(queue, 0)
+            for band, heap in bands.items():
+                entered_at, call_id, seq = heap[0]
+                found = calls.get(call_id)
+                if found is None or found[2] != seq:
+                    head = self._band_head(band)
+                    if head is None:
+                        continue
+                    entered_at, call_id = head.entered_at, head.call_id
                 else:
-                    heads.append((head.order_key(), band, head))
-        for band in empty:
-            self._clean_band(band)
+                    head = found[0]
+                known = unservable.get(band)
+                if (
+                    known is not None
+                    and known[0] == epoch
+                    and (known[1] is None or now < known[1])
+                    and entered_at >= known[2]
+                ):
+                    continue
+                heads.append(((-band[2], entered_at, call_id), band, head))
         if not heads:
             return None
         heads.sort()
         tried: dict[tuple[str, Requirement], tuple[Agent, ...]] = {}
         for _, band, call in heads:
             config = self._queues[band[0]]
-            stage = config.step_at((now - call.entered_at).total_seconds()) if config.relaxation else 0
+            steps = config.relaxation
+            stage = config.step_at((now - call.entered_at).total_seconds()) if steps else 0
             requirement = self._requirement(config, band[1], stage)
             memo = (config.name, requirement)
             agents = tried.get(memo)
@@ -233,6 +260,9 @@ class Router:
                 agents = tried[memo] = self._pick(config, requirement)
             if agents:
                 return Assignment(call, agents, stage, requirement)
+            until = call.entered_at + timedelta(seconds=steps[stage].after_s) if stage < len(steps) else None
+            if self._remember:
+                unservable[band] = (self._epoch.get(config.name, 0), until, call.entered_at)
         return None
 
     def commit(self, assignment: Assignment) -> None:

@@ -348,3 +348,25 @@ def test_the_decision_depends_only_on_the_time_passed_in() -> None:
     decision = center.router.decide(later)
     assert decision is not None
     assert decision.stage == 1
+
+
+def test_a_call_put_back_with_its_old_entry_time_is_relaxed_at_once() -> None:
+    center = Center(QueueConfig("sales", {"sales": 3}, relaxation=(RelaxationStep(30, lower_levels_by=2),)))
+    old = WaitingCall("old", "sales", center.clock.now())
+    center.tick(60)
+    center.agent("junior", {"sales": 1})
+    center.call("new")
+    assert center.route_one() is None  # "new" needs level 3 for 30 s more
+    center.router.add_call(old)  # back from ring-no-answer elsewhere, waiting for 60 s already
+    assert center.route_one() == ("old", ["junior"])
+
+
+def test_a_call_that_nobody_could_take_is_reconsidered_when_it_reaches_a_relaxation_step() -> None:
+    center = Center(QueueConfig("sales", {"sales": 3}, relaxation=(RelaxationStep(30, lower_levels_by=2),)))
+    center.agent("junior", {"sales": 1})
+    center.call("c1")
+    for _ in range(29):
+        assert center.route_one() is None
+        center.tick()
+    center.tick()
+    assert center.route_one() == ("c1", ["junior"])

@@ -39,16 +39,17 @@ def random_agent(rng: random.Random, agent_id: str, queue_names: list[str]) -> A
     )
 
 
-def run_case(seed: int, steps: int = 150) -> int:
+def run_case(seed: int, steps: int = 150, remember: bool = True) -> int:
     rng = random.Random(seed)
     clock = FakeClock()
     queue_names = [f"q{i}" for i in range(rng.randint(1, 5))]
     queues = {name: random_queue(rng, name) for name in queue_names}
-    router = Router(queues.values())
+    router = Router(queues.values(), remember_unservable=remember)
     agents = [random_agent(rng, f"a{i:02d}", queue_names) for i in range(rng.randint(1, 40))]
     for agent in agents:
         router.update_agent(agent)
     calls: dict[str, WaitingCall] = {}
+    gone: list[WaitingCall] = []  # calls that left the line and may come back (ring-no-answer)
     next_call = 0
     decisions = 0
 
@@ -66,8 +67,13 @@ def run_case(seed: int, steps: int = 150) -> int:
             calls[call.call_id] = call
             router.add_call(call)
         elif event < 0.35 and calls:
-            gone = rng.choice(sorted(calls))
-            assert router.remove_call(gone) is calls.pop(gone)
+            left = calls.pop(rng.choice(sorted(calls)))
+            assert router.remove_call(left.call_id) is left
+            gone.append(left)
+        elif event < 0.4 and gone:
+            back = gone.pop(rng.randrange(len(gone)))
+            calls[back.call_id] = back
+            router.add_call(back)  # with its old entry time: at the head of its line again
         elif event < 0.7:
             agent = rng.choice(agents)
             to = rng.choice(sorted(TRANSITIONS[agent.state]))
@@ -95,7 +101,7 @@ def run_case(seed: int, steps: int = 150) -> int:
         assert (got.stage, got.requirement) == (expected.stage, expected.requirement), seed
         if rng.random() < 0.7:
             router.commit(got)
-            del calls[got.call.call_id]
+            gone.append(calls.pop(got.call.call_id))
             for agent in got.agents:
                 change_state(agent, S.RESERVED, clock)
                 router.update_agent(agent)
@@ -106,6 +112,11 @@ def run_case(seed: int, steps: int = 150) -> int:
 @pytest.mark.parametrize("seed", range(60))
 def test_the_fast_router_matches_the_reference_on_random_event_streams(seed: int) -> None:
     run_case(seed)
+
+
+@pytest.mark.parametrize("seed", range(60, 80))
+def test_without_its_memory_of_unservable_bands_the_router_still_matches(seed: int) -> None:
+    run_case(seed, remember=False)
 
 
 def test_the_random_cases_do_reach_decisions() -> None:
