@@ -1,7 +1,8 @@
 """ACD routing decision latency: the pure router over a synthetic contact center, no I/O.
 
     .venv/bin/python benchmarks/routing.py [--agents 100,500,1000,2000,5000,10000] [--calls 2000]
-        [--skills 50] [--queues 50] [--events 4000] [--seed 7] [--reference 2000]
+        [--skills 50] [--queues 50] [--quiet 15] [--events 4000] [--seed 7] [--reference 2000]
+        [--gc-freeze] [--no-memory]
 
 Center (seeded random, same for every size): ``--skills`` skills; ``--queues`` queues, each needing
 one skill at level 1-3 (30 % a second skill at level 1-2), strategies mixed (60 % longest_idle, 10 %
@@ -26,12 +27,16 @@ Per size:
 4. *reference* (sizes ≤ ``--reference``): the naive O(calls × agents) `reference_decide` on the
    drained state, once, and a check that it agrees with the router.
 
-Times are ``time.perf_counter_ns`` around the call only, garbage collector on.
+Times are ``time.perf_counter_ns`` around the call only, garbage collector on: the rare
+milliseconds-long maxima are its full collections over the center's objects (``--gc-freeze``
+moves the built center out of the collector's reach with `gc.freeze`, as a server can after
+loading its agents).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import platform
 import random
 import statistics
@@ -172,6 +177,9 @@ def run(n_agents: int, args: argparse.Namespace) -> dict[str, object]:
     center = Center(n_agents, args)
     build_s = time.perf_counter() - t_build
     drained = center.settle(None)
+    if args.gc_freeze:
+        gc.collect()
+        gc.freeze()
     ready = sum(1 for a in center.agents if a.state is S.READY)
     idle: list[int] = []
     cold: list[int] = []
@@ -202,6 +210,8 @@ def run(n_agents: int, args: argparse.Namespace) -> dict[str, object]:
     for _ in range(args.events):
         center.event(event_ns)
         assigned += center.settle(churn)
+    if args.gc_freeze:
+        gc.unfreeze()
     return {
         "agents": n_agents,
         "build_s": build_s,
@@ -232,6 +242,7 @@ def main() -> None:
     parser.add_argument("--queues", type=int, default=50)
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() the center once built")
     parser.add_argument("--no-memory", action="store_true", help="churn without the unservable-band memory")
     parser.add_argument("--quiet", type=int, default=15, help="queues that get no calls (their agents idle)")
     parser.add_argument("--reference", type=int, default=2000, help="run the naive reference up to this size")
@@ -239,7 +250,7 @@ def main() -> None:
     print(
         f"python {platform.python_version()} on {platform.machine()}; {args.calls} waiting calls, "
         f"{args.skills} skills, {args.queues} queues ({args.quiet} quiet), {args.events} churn events, "
-        f"seed {args.seed}{', no memory' if args.no_memory else ''}"
+        f"seed {args.seed}{', no memory' if args.no_memory else ''}{', gc frozen' if args.gc_freeze else ''}"
     )
     print("times in µs unless noted. idle = decide on the drained state (nothing fits); churn = every")
     print("decide during the event stream; event = one event's state change + router update")
