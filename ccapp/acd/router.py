@@ -16,6 +16,9 @@ Why it is fast:
   carries the agent's index version; stale ones are dropped when met, and heaps are compacted when
   half stale). For a call the router takes the smallest heap among its requirements: its top is
   the answer when that agent has the other skills too, otherwise it scans only that heap.
+* **Memory of bands nobody can serve**: such a band is skipped until its queue gains a ready agent
+  (a per-queue epoch), its head reaches the next relaxation step, or an older call rejoins it.
+  Agents leaving only shrink the candidates, so they never make a skipped band servable.
 """
 
 from __future__ import annotations
@@ -187,6 +190,46 @@ class Router:
 
     def __len__(self) -> int:
         return len(self._calls)
+
+    def queue_length(self, queue: str) -> int:
+        """Calls waiting in ``queue``."""
+        return sum(self._band_live[band] for band in self._queue_bands.get(queue, {}))
+
+    def is_full(self, queue: str) -> bool:
+        """True if ``queue`` has reached its max_length: a new call should overflow instead."""
+        limit = self._queues[queue].max_length
+        return limit is not None and self.queue_length(queue) >= limit
+
+    def position(self, call_id: str) -> int | None:
+        """1-based place of a waiting call in its queue's line (for announcements), None if not waiting."""
+        found = self._calls.get(call_id)
+        if found is None:
+            return None
+        key = found[0].order_key()
+        return 1 + sum(1 for c in self.waiting(found[0].queue) if c.order_key() < key)
+
+    def overdue(self, now: datetime) -> list[WaitingCall]:
+        """Calls that have waited their queue's max_wait_s at ``now`` (to overflow), oldest first.
+
+        Looks past a band's head only when the head itself is overdue.
+        """
+        late: list[WaitingCall] = []
+        calls = self._calls
+        for queue, bands in self._queue_bands.items():
+            max_wait = self._queues[queue].max_wait_s
+            if max_wait is None:
+                continue
+            cutoff = now - timedelta(seconds=max_wait)
+            for band in bands:
+                head = self._band_head(band)
+                if head is None or head.entered_at > cutoff:
+                    continue
+                for entered_at, call_id, seq in self._bands[band]:
+                    found = calls.get(call_id)
+                    if entered_at <= cutoff and found is not None and found[2] == seq:
+                        late.append(found[0])
+        late.sort(key=lambda c: (c.entered_at, c.call_id))
+        return late
 
     def _clean_band(self, band: BandKey) -> None:
         calls = self._calls

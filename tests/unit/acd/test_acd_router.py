@@ -370,3 +370,39 @@ def test_a_call_that_nobody_could_take_is_reconsidered_when_it_reaches_a_relaxat
         center.tick()
     center.tick()
     assert center.route_one() == ("c1", ["junior"])
+
+
+def test_position_counts_the_calls_ahead_in_the_same_queue() -> None:
+    center = Center(sales(), QueueConfig("other"))
+    center.call("a")
+    center.tick()
+    center.call("b")
+    center.call("x", queue="other")
+    center.call("vip", priority=2)
+    assert [center.router.position(c) for c in ("vip", "a", "b", "x", "nope")] == [1, 2, 3, 1, None]
+
+
+def test_a_queue_at_max_length_is_full() -> None:
+    center = Center(sales(max_length=2))
+    center.call("a")
+    assert not center.router.is_full("sales")
+    center.call("b")
+    assert center.router.is_full("sales")
+    assert center.router.queue_length("sales") == 2
+    center.router.remove_call("a")
+    assert not center.router.is_full("sales")
+
+
+def test_calls_past_max_wait_are_overdue_oldest_first() -> None:
+    center = Center(sales(max_wait_s=60), QueueConfig("patient"))
+    center.call("first")
+    center.tick(10)
+    center.call("vip", priority=3)
+    center.call("patient", queue="patient")
+    center.tick(45)
+    center.call("fresh")
+    assert center.router.overdue(center.clock.now()) == []
+    center.tick(5)
+    assert [c.call_id for c in center.router.overdue(center.clock.now())] == ["first"]
+    center.tick(10)
+    assert [c.call_id for c in center.router.overdue(center.clock.now())] == ["first", "vip"]
