@@ -7,6 +7,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from ccapp.config.acd import acd_notes, servers
 from ccapp.config.loader import load_settings
 from ccapp.config.redact import redact_url
 from ccapp.config.settings import PLACEHOLDER_PASSWORD, Settings
@@ -55,8 +56,17 @@ def summarize(settings: Settings) -> list[str]:
         lines.append(
             f"ivr tree: {name} ({len(tree.nodes)} nodes, start {tree.start}, version {tree.version})"
         )
+    lines.append(f"acd:      {len(settings.queues)} queues, {len(settings.agents)} agents")
+    for name, queue in sorted(settings.queues.items()):
+        now, relaxed = len(servers(settings, name)), len(servers(settings, name, len(queue.relaxation)))
+        later = f", {relaxed} after relaxation" if relaxed != now else ""
+        lines.append(
+            f"queue:    {name} ({queue.strategy.value}, {now} of {len(settings.agents)} agents can serve "
+            f"it{later})"
+        )
     if trees and not SoundDirs(settings.ivr.sounds_dirs).dirs:
         lines.append("note: no ivr.sounds_dirs exist on this host; sound prompts were not checked")
+    lines.extend(acd_notes(settings))
     exposed = [(name, host) for name, host, on in _listeners(settings) if on and not _is_loopback(host)]
     lines.extend(f"note: {name} listens on {host}, not only on loopback" for name, host in exposed)
     placeholders = [

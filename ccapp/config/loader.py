@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
+from ccapp.config.acd import acd_problems
 from ccapp.config.settings import Settings
 from ccapp.errors import ConfigError
 from ccapp.ivr.sounds import SoundDirs
@@ -113,6 +114,8 @@ def load_settings(path: str | Path | None, environ: Mapping[str, str] | None = N
         _describe_errors(exc, problems, skip_missing=unreadable)
     else:
         for problem in tree_problems(settings):
+            problems.add(problem.path, problem.message)
+        for problem in acd_problems(settings):
             problems.add(problem.path, problem.message)
         if not problems.found:
             return settings

@@ -7,6 +7,7 @@ lax parsing would let ``port: true`` through as port 1.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,8 +25,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ccapp.acd.model import MAX_LEVEL, MIN_LEVEL, Strategy
 from ccapp.config.redact import redact_url
-from ccapp.ivr.tree import Schedule, Tree
+from ccapp.ivr.tree import PROMPT_SCHEMES, Schedule, Tree
 
 
 def _not_empty(value: SecretStr) -> SecretStr:
@@ -259,10 +261,106 @@ class IvrSettings(_Section):
     queue_stub_prompts: list[SoundName] = Field(default_factory=lambda: ["queue-periodic-announce"])
 
 
+Level = Annotated[int, Field(strict=True, ge=MIN_LEVEL, le=MAX_LEVEL)]
+Skills = dict[Name, Level]
+SecondsOrZero = Annotated[float, Field(strict=True, ge=0)]
+#: a dial string: technology/resource, e.g. PJSIP/1001 or Local/1001@agents
+DialString = Annotated[str, Field(pattern=r"^[A-Za-z][\w-]*/\S+$")]
+OVERFLOW_CALLBACK = "callback"
+OVERFLOW_VOICEMAIL = "voicemail:"
+_OVERFLOW = re.compile(r"[\w.-]+|voicemail:[\w.-]+")
+
+
+class RelaxationSettings(_Section):
+    """From ``after_s`` seconds of waiting on, lower every required level and/or drop some skills.
+
+    Steps are absolute (the last one reached applies alone), so each must be later and at least as
+    loose as the one before; the loader checks that with the step's line.
+    """
+
+    after_s: Seconds
+    lower_levels_by: Annotated[int, Field(strict=True, ge=0, le=MAX_LEVEL - MIN_LEVEL)] = 0
+    drop_skills: tuple[Name, ...] = ()
+
+
 class QueueSettings(_Section):
-    """An ACD queue (IVR ``queue`` nodes must name one)."""
+    """An ACD queue (IVR ``queue`` nodes must name one). ``sales: {}`` is a valid queue: every key has
+    a default."""
 
     description: str = ""
+    #: skill → minimum level (1-5) every agent taking its calls must have
+    skills: Skills = Field(default_factory=dict)
+    strategy: Strategy = Strategy.LONGEST_IDLE
+    relaxation: tuple[RelaxationSettings, ...] = ()
+    wrap_up_s: SecondsOrZero = 10.0
+    ring_timeout_s: Seconds = 15.0
+    #: past this wait (seconds) or this many waiting calls, calls go to ``overflow`` (or back to the
+    #: IVR queue node's ``next`` without one); absent: no limit
+    max_wait_s: Seconds | None = None
+    max_length: Annotated[int, Field(strict=True, ge=1)] | None = None
+    #: another queue's name, ``voicemail:<mailbox>`` or ``callback``
+    overflow: str | None = None
+    #: position and expected wait are announced on entry and then every this many seconds (null: on
+    #: entry only)
+    announce_every_s: Seconds | None = 30.0
+    moh_class: Name = "default"
+    recording: Literal["all", "none", "on_demand"] = "none"
+    #: played to the caller before recording starts: a sound name or ``text:<words>``
+    consent_prompt: str | None = None
+
+    @field_validator("overflow")
+    @classmethod
+    def _overflow_target(cls, value: str | None) -> str | None:
+        if value is not None and not _OVERFLOW.fullmatch(value):
+            raise ValueError("must be a queue name, voicemail:<mailbox> or callback")
+        return value
+
+    @field_validator("consent_prompt")
+    @classmethod
+    def _one_prompt(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if value.startswith(PROMPT_SCHEMES):
+            if not value.split(":", 1)[1].strip():
+                raise ValueError("prompt is empty")
+        elif not re.fullmatch(r"[\w./-]+", value):
+            raise ValueError("must be a sound name or text:<words> (or sound:, digits:, number:…)")
+        return value
+
+
+class AgentSettings(_Section):
+    """A person taking calls; starts logged out. The key under ``agents:`` is the agent's id."""
+
+    #: shown on the wallboard; the id when absent
+    name: Annotated[str, Field(min_length=1)] | None = None
+    endpoint: DialString
+    #: skill → level (1-5)
+    skills: Skills = Field(default_factory=dict)
+    #: the queues whose calls this agent takes
+    queues: tuple[Name, ...] = ()
+    #: the agent's API token, inline or from a file (absolute path, read when needed, checked at load)
+    token: Secret | None = None
+    token_file: Path | None = None
+
+    @field_validator("token_file")
+    @classmethod
+    def _absolute_and_alone(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return value
+        if info.data.get("token") is not None:
+            raise ValueError("give either token or token_file, not both")
+        if not value.is_absolute():
+            raise ValueError("must be an absolute path")
+        return value
+
+
+def _merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {
+            **base,
+            **{key: _merge(base[key], item) if key in base else item for key, item in over.items()},
+        }
+    return over
 
 
 class Settings(_Section):
@@ -278,6 +376,20 @@ class Settings(_Section):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     ivr: IvrSettings = Field(default_factory=IvrSettings)
     queues: dict[Name, QueueSettings] = Field(default_factory=dict)
+    agents: dict[Name, AgentSettings] = Field(default_factory=dict)
+
+    @field_validator("agents", mode="before")
+    @classmethod
+    def _numeric_ids(cls, value: Any) -> Any:
+        # "1001:" is an int key in YAML; agent ids are usually extension numbers. An override such as
+        # CCAPP_AGENTS__1001__ENDPOINT arrives under the text key "1001": it goes over the file's.
+        if not isinstance(value, dict):
+            return value
+        merged: dict[Any, Any] = {}
+        for raw, item in sorted(value.items(), key=lambda pair: isinstance(pair[0], str)):
+            key = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+            merged[key] = _merge(merged[key], item) if key in merged else item
+        return merged
 
     @model_validator(mode="before")
     @classmethod
