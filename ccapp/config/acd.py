@@ -21,7 +21,8 @@ from ccapp.config.settings import (
     QueueSettings,
     Settings,
 )
-from ccapp.ivr.validate import Problem
+from ccapp.ivr.sounds import SoundDirs
+from ccapp.ivr.validate import Problem, sound_name
 
 __all__ = [
     "acd_notes",
@@ -114,6 +115,7 @@ def acd_problems(settings: Settings) -> list[Problem]:
     for agent_id, spec in settings.agents.items():
         found.extend(_agent_problems(settings, agent_id, spec))
     found.extend(_duplicate_endpoints(settings))
+    found.extend(_missing_sounds(settings))
     if not found:
         # what the model refuses beyond the checks above (none known): reported, never raised
         found.extend(_model_problems(settings))
@@ -210,6 +212,17 @@ def _duplicate_endpoints(settings: Settings) -> Iterator[Problem]:
             )
         else:
             first[key] = agent_id
+
+
+def _missing_sounds(settings: Settings) -> Iterator[Problem]:
+    """A consent prompt naming a sound Asterisk lacks: the same check as the IVR trees' prompts."""
+    sounds = SoundDirs(settings.ivr.sounds_dirs)
+    for name, queue in settings.queues.items():
+        sound = sound_name(queue.consent_prompt) if queue.consent_prompt is not None else None
+        if sound is not None and sounds(sound) is False:
+            yield Problem(
+                ("queues", name, "consent_prompt"), f"sound {sound!r} not found in the sound directories"
+            )
 
 
 def _model_problems(settings: Settings) -> Iterator[Problem]:

@@ -256,6 +256,23 @@ def test_an_agent_token_is_never_in_a_problem_or_a_repr(write_config: WriteConfi
     assert "s3cret-tok" not in repr(settings)
 
 
+def test_a_consent_prompt_sound_must_exist(
+    write_config: WriteConfig, minimal_yaml: str, tmp_path: Path
+) -> None:
+    sounds = tmp_path / "sounds"
+    sounds.mkdir()
+    (sounds / "recorded.wav").write_bytes(b"")
+    text = (
+        minimal_yaml
+        + f"ivr:\n  sounds_dirs: [{sounds}]\n"
+        + "queues:\n  sales: {consent_prompt: recorded}\n  support: {consent_prompt: sound:absent}\n"
+    )
+
+    assert problems_of(write_config, text) == [
+        "queues.support.consent_prompt: sound 'absent' not found in the sound directories (line 11)"
+    ]
+
+
 def test_an_unreadable_or_empty_token_file_is_a_problem(
     write_config: WriteConfig, minimal_yaml: str, tmp_path: Path
 ) -> None:
