@@ -249,10 +249,11 @@ async def test_balance_lookup_reads_the_balance_and_the_pin_is_nowhere_in_clear(
 
 
 def clear_occurrences(text: str, secret: str) -> list[str]:
-    """Where ``secret`` appears other than inside a random hex id (call and channel ids are hex and
-    may contain any 4 digits by chance); returns the surrounding text of each."""
+    """Where ``secret`` (digits) appears as a number of its own: not inside a longer run of digits
+    (timestamps' microseconds hold any 4 digits by chance) nor inside a hex id (call and channel ids);
+    returns the surrounding text of each."""
     found = []
-    for match in re.finditer(re.escape(secret), text):
+    for match in re.finditer(rf"(?<![0-9]){re.escape(secret)}(?![0-9])", text):
         start, end = match.start(), match.end()
         while start > 0 and text[start - 1] in "0123456789abcdef-":
             start -= 1
