@@ -30,15 +30,11 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from ccapp.ivr.sounds import SoundDirs
 from ccapp.speech.errors import SpeechError
 
 log = logging.getLogger("ccapp.speech.tts")
 
-#: file formats Asterisk plays a sound from, by extension
-SOUND_EXTENSIONS = (
-    "wav", "WAV", "wav16", "gsm", "ulaw", "alaw", "sln", "sln16", "sln48", "g722", "g729", "ilbc",
-    "siren7", "siren14", "opus", "mp3", "vox", "h263", "h264",
-)  # fmt: skip
 ENGINE = "espeak-ng"
 #: a cache file name: what `tts_routes` accepts too
 HASH_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -103,21 +99,7 @@ class EspeakPromptStore:
 
     def exists(self, sound: str) -> bool | None:
         """Whether ``sound`` (``name``, ``sound:name``; a URI → None) is a file Asterisk can play."""
-        if sound.startswith("sound:"):
-            sound = sound[len("sound:") :]
-        if ":" in sound:
-            return None  # a URI (http:…) or another scheme: only Asterisk can tell
-        if not sound or sound.startswith("/") or ".." in sound.split("/"):
-            return False
-        dirs = [d for d in self.sound_dirs if d.is_dir()]
-        if not dirs:
-            return None  # Asterisk's sounds are not on this host
-        for directory in dirs:
-            for base in (directory, *(directory / lang for lang in self.languages)):
-                stem = base / sound
-                if any(stem.with_name(f"{stem.name}.{ext}").is_file() for ext in SOUND_EXTENSIONS):
-                    return True
-        return False
+        return SoundDirs(self.sound_dirs, languages=self.languages)(sound)
 
     def path_of(self, digest: str) -> Path:
         return self.cache_dir / f"{digest}.wav"
