@@ -20,7 +20,7 @@ from ccapp.calls.router import Router
 from ccapp.calls.service import CallService, ChannelInfo, Fallback
 from ccapp.clock import SystemClock
 from ccapp.config.loader import load_settings
-from ccapp.config.settings import Settings
+from ccapp.config.settings import IvrSettings, Settings
 from ccapp.errors import CcappError, ConfigError, NotConnected
 from ccapp.ivr.engine import BusyQueueStub, IvrServices, TransferSettings
 from ccapp.ivr.first import FirstIvrSettings
@@ -69,12 +69,18 @@ def build_ivr(settings: Settings, fetcher: HttpFetcher) -> IvrRuntime:
         fetcher=fetcher,
         prompts=prompts,
         recognizer=PocketsphinxRecognizer() if cfg.speech.enabled else None,
+    )
+    return IvrRuntime(TreeRegistry(cfg.trees, cfg.schedules), with_reloadable(services, cfg), first)
+
+
+def with_reloadable(services: IvrServices, cfg: IvrSettings) -> IvrServices:
+    """``services`` with the parts a reload may change (the queue stub, transfer settings) taken from
+    ``cfg``; trees and schedules live in the `TreeRegistry`."""
+    return dataclasses.replace(
+        services,
         queue=BusyQueueStub(cfg.queue_stub_prompts),
         transfer=TransferSettings(cfg.transfer.context, cfg.transfer.number_dial),
     )
-    registry = TreeRegistry(cfg.trees, cfg.schedules)
-    services.schedules = registry.schedules
-    return IvrRuntime(registry, services, first)
 
 
 def build_router(ivr: IvrRuntime) -> Router:
@@ -275,13 +281,8 @@ class Application:
                 log.error("reload rejected, trees unchanged: %s", problem)
             return False, exc.problems
         cfg = fresh.ivr
-        self.ivr.services = dataclasses.replace(
-            self.ivr.services,
-            queue=BusyQueueStub(cfg.queue_stub_prompts),
-            transfer=TransferSettings(cfg.transfer.context, cfg.transfer.number_dial),
-        )
+        self.ivr.services = with_reloadable(self.ivr.services, cfg)
         report = self.ivr.registry.replace(cfg.trees, cfg.schedules)
-        self.ivr.services.schedules = self.ivr.registry.schedules
         log.info("IVR trees reloaded (%s)", report)
         return True, [str(report)]
 

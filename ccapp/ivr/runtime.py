@@ -45,12 +45,10 @@ class IvrRuntime:
                 f"no IVR tree named {name!r} (trees: {', '.join(self.registry.names) or 'none'})"
             )
         # the schedules in force when the call started stay with it, like its tree
-        services = self.services
-        if services.schedules is not self.registry.schedules:
-            services = dataclasses.replace(services, schedules=self.registry.schedules)
+        services = dataclasses.replace(self.services, schedules=self.registry.schedules)
         if self.recording_gate is not None and call.legs:
             channel = next(iter(call.legs.values())).channel
-            services = dataclasses.replace(services, recording=self.recording_gate(channel))
+            services.recording = self.recording_gate(channel)
         await control.answer()
         session = IvrSession(
             call=call,
