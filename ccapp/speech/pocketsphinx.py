@@ -46,7 +46,7 @@ DEFAULT_CENTER = -4.0
 #: how many log units per frame move the confidence from 0.5 to ~0.73
 DEFAULT_SCALE = 3.0
 #: the longest silence or filler (in 10 ms frames) the grammar path may put inside the trimmed
-#: utterance (which keeps 0.3 s of margin each side). Measured on espeak voices framed like VAD
+#: utterance (which keeps 0.4 s of margin each side). Measured on espeak voices framed like VAD
 #: utterances: phrases leave at most 54 frames of silence around the word; out-of-grammar speech is
 #: fitted as one short grammar word and 95-190 frames of "silence".
 DEFAULT_MAX_FILLER_FRAMES = 60
