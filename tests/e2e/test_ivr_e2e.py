@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import signal
 import wave
 from array import array
@@ -33,7 +32,7 @@ from tests.e2e.conftest import StartCcapp, settle
 from tests.e2e.ivr_support import OPERATOR_ENDPOINT, OPERATOR_PORT, ivr_config
 from tests.support.balance_server import BalanceServer
 from tests.support.sipp_dtmf import dtmf_caller, run_dtmf_caller
-from tests.support.testbed import REPO, asterisk_cli, run_sipp, sandbox_root
+from tests.support.testbed import ensure_dialplan, run_sipp, sandbox_root
 
 pytestmark = pytest.mark.asterisk
 
@@ -310,14 +309,11 @@ async def test_a_dialplan_recording_is_silent_while_the_pin_is_typed(
     app: Application, tmp_path: Path
 ) -> None:
     """Extension 111 records the whole call with MixMonitor; ccapp mutes it during the PIN collect."""
-    root = sandbox_root()
-    if "MixMonitor" not in asterisk_cli("dialplan show 111@from-callers"):
-        shutil.copy(REPO / "asterisk-conf" / "extensions.conf", root / "etc/asterisk/extensions.conf")
-        asterisk_cli("dialplan reload")
+    ensure_dialplan("111@from-callers", "MixMonitor")
     call = await one_call(app, tmp_path, f"w1200 3 w2000 {ACCOUNT}# w2500 {PIN} w10500 2", exten="111")
     assert path_of(call)[-1] == "goodbye"
     channel_id = next(e["data"]["leg_id"] for e in call["events"] if e["kind"] == "leg.added")
-    wav = root / "var/spool/asterisk/monitor/ccapp" / f"{channel_id}.wav"
+    wav = sandbox_root() / "var/spool/asterisk/monitor/ccapp" / f"{channel_id}.wav"
     for _ in range(50):  # MixMonitor closes the file just after the hang-up
         if wav.exists() and wav.stat().st_size > 44:
             break

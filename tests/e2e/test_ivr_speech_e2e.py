@@ -9,7 +9,6 @@ recognition run on real media.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import statistics
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from tests.e2e.conftest import StartCcapp, settle
 from tests.e2e.ivr_support import ivr_config
 from tests.support.balance_server import BalanceServer
 from tests.support.speech import write_phrase
-from tests.support.testbed import REPO, asterisk_cli, sandbox_root
+from tests.support.testbed import ensure_dialplan, sandbox_root
 
 pytestmark = pytest.mark.asterisk
 
@@ -59,12 +58,7 @@ async def app(start_ccapp: StartCcapp, sqlite_url: str, tmp_path: Path) -> Async
     await balance.start()
     try:
         config = ivr_config(tmp_path, balance_url=balance.url, extra_trees={"speechtest": SPEECH_TREE})
-        if "_M." not in asterisk_cli("dialplan show ccapp-test-speech"):
-            # a test bed started before this dialplan existed
-            shutil.copy(
-                REPO / "asterisk-conf" / "extensions.conf", sandbox_root() / "etc/asterisk/extensions.conf"
-            )
-            asterisk_cli("dialplan reload")
+        ensure_dialplan("ccapp-test-speech", "_M.")
         yield await start_ccapp(sqlite_url, config=config)
     finally:
         await balance.stop()
@@ -96,22 +90,18 @@ async def speak(app: Application, extensions: list[str], tree: str) -> list[dict
     await settle(app, before + len(extensions), timeout=90)
     db = Database(app.settings.database.url)
     try:
-        calls = {str(c["call_id"]): dict(c) for c in await recent_calls(db, 200)}
-        by_channel: dict[str, dict[str, Any]] = {}
-        for call in calls.values():
-            events = await list_events(db, str(call["call_id"]))
-            call["events"] = events
-            legs = [e["data"]["channel"] for e in events if e["kind"] == "leg.added"]
-            by_channel[legs[0]] = call
+        by_leg: dict[str, dict[str, Any]] = {}
+        for record in await recent_calls(db, 200):
+            call = dict(record)
+            call["events"] = await list_events(db, str(call["call_id"]))
+            for event in call["events"]:
+                if event["kind"] == "leg.added":
+                    by_leg[event["data"]["leg_id"]] = call  # the leg id is the channel id we chose
     finally:
         await db.dispose()
-    out = []
-    for channel_id in ids:
-        # the leg's channel is the Local channel's name; match by the id through the first event
-        match = [c for c in calls.values() if any(e["data"].get("leg_id") == channel_id for e in c["events"])]
-        assert len(match) == 1, f"no call record for {channel_id}"
-        out.append(match[0])
-    return out
+    missing = [channel_id for channel_id in ids if channel_id not in by_leg]
+    assert not missing, f"no call record for {missing}"
+    return [by_leg[channel_id] for channel_id in ids]
 
 
 def heard(call: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,15 @@ def sandbox_root() -> Path:
 
 def asterisk_cli(command: str) -> str:
     return sandbox("cli", command).stdout
+
+
+def ensure_dialplan(show: str, marker: str) -> None:
+    """Load asterisk-conf/extensions.conf into a test bed started before it held ``marker`` (looked
+    for in the output of ``dialplan show <show>``): a start copies it, a running bed needs this."""
+    if marker in asterisk_cli(f"dialplan show {show}"):
+        return
+    shutil.copy(REPO / "asterisk-conf" / "extensions.conf", sandbox_root() / "etc/asterisk/extensions.conf")
+    asterisk_cli("dialplan reload")
 
 
 def free_udp_port() -> int:

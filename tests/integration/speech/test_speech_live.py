@@ -61,20 +61,10 @@ class SpeechBed:
         return number
 
 
-def _ensure_dialplan(root: Path) -> None:
-    """The context comes with asterisk-conf/extensions.conf; load it into a test bed started earlier."""
-    if "giveup" in testbed.asterisk_cli("dialplan show ccapp-test-speech"):
-        return
-    shutil.copy(
-        testbed.REPO / "asterisk-conf" / "extensions.conf", root / "etc" / "asterisk" / "extensions.conf"
-    )
-    testbed.asterisk_cli("dialplan reload")
-
-
 @pytest.fixture
 async def bed(asterisk: None) -> AsyncIterator[SpeechBed]:
     root = testbed.sandbox_root()
-    _ensure_dialplan(root)
+    testbed.ensure_dialplan("ccapp-test-speech", "giveup")
     name = f"ccapp-it-speech-{uuid.uuid4().hex[:8]}"
     client = AriClient(testbed.ARI_URL, testbed.ARI_USER, testbed.ARI_PASSWORD, name)
     stream = AriEventStream(testbed.ARI_URL, testbed.ARI_USER, testbed.ARI_PASSWORD, name)
