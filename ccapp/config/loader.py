@@ -186,8 +186,7 @@ def _read_yaml(path: Path, problems: _Problems) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read config file: {_reason(exc)}"]) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = _parse_yaml(text)
     except yaml.YAMLError as exc:
         # str(exc) quotes the offending line, which may be a password: use only the mark and problem.
         raise ConfigError([f"{path}: {_yaml_problem(exc)}"]) from None
@@ -198,6 +197,16 @@ def _read_yaml(path: Path, problems: _Problems) -> dict[str, Any]:
     if node is not None:
         _collect_lines(node, (), problems)
     return data
+
+
+def _parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (for line numbers) and its data, from one parse."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
 
 
 def _read_tree_dir(data: dict[str, Any], base_dir: Path, problems: _Problems) -> None:
@@ -225,9 +234,7 @@ def _read_tree_dir(data: dict[str, Any], base_dir: Path, problems: _Problems) ->
             problems.add(root, f"tree {name!r} is defined both here and in {path}")
             continue
         try:
-            text = path.read_text(encoding="utf-8")
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            tree = yaml.safe_load(text)
+            node, tree = _parse_yaml(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             problems.add(("ivr", "tree_dir"), f"cannot read {path}: {_reason(exc)}")
             continue
