@@ -27,7 +27,8 @@ from pydantic_core import PydanticCustomError
 
 from ccapp.acd.model import MAX_LEVEL, MIN_LEVEL, Strategy
 from ccapp.config.redact import redact_url
-from ccapp.ivr.tree import PROMPT_SCHEMES, Schedule, Tree
+from ccapp.ivr.schedule import Schedule
+from ccapp.ivr.tree import PROMPT_SCHEMES, Tree
 
 
 def _not_empty(value: SecretStr) -> SecretStr:

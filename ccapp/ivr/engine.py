@@ -26,6 +26,7 @@ from ccapp.calls.ports import CallControl
 from ccapp.clock import Clock
 from ccapp.errors import CallGone, CcappError, FetchError
 from ccapp.ivr.ports import HttpFetcher, PromptStore, QueueTarget, Recognizer, RecordingGate, SpeechCapture
+from ccapp.ivr.schedule import Schedule
 from ccapp.ivr.tree import (
     TEMPLATE_REF,
     CollectNode,
@@ -37,7 +38,6 @@ from ccapp.ivr.tree import (
     Node,
     PlayNode,
     QueueNode,
-    Schedule,
     SetNode,
     SpeechNode,
     TransferNode,

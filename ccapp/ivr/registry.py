@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ccapp.ivr.tree import Schedule, Tree
+from ccapp.ivr.schedule import Schedule
+from ccapp.ivr.tree import Tree
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,8 @@ from ccapp.clock import FakeClock
 from ccapp.errors import CallGone, FetchError
 from ccapp.ivr.engine import IvrServices, IvrSession, TransferSettings
 from ccapp.ivr.ports import HttpFetcher, Recognition, Utterance
-from ccapp.ivr.tree import Schedule, Tree
+from ccapp.ivr.schedule import Schedule
+from ccapp.ivr.tree import Tree
 
 SILENCE = ("", "-")
 

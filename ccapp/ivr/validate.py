@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 
+from ccapp.ivr.schedule import Schedule
 from ccapp.ivr.tree import (
     INPUT_TYPES,
     PROMPT_SCHEMES,
@@ -18,7 +19,6 @@ from ccapp.ivr.tree import (
     MenuNode,
     Node,
     QueueNode,
-    Schedule,
     SpeechNode,
     TransferNode,
     Tree,

@@ -28,7 +28,8 @@ from ccapp.ivr.runner import (
     TextRecognizer,
     run_offline,
 )
-from ccapp.ivr.tree import Schedule, Tree
+from ccapp.ivr.schedule import Schedule
+from ccapp.ivr.tree import Tree
 
 BERLIN = ZoneInfo("Europe/Berlin")
 #: a Monday morning in Berlin, inside business hours
