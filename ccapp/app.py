@@ -22,11 +22,11 @@ from ccapp.clock import SystemClock
 from ccapp.config.loader import load_settings
 from ccapp.config.settings import IvrSettings, Settings
 from ccapp.errors import CcappError, ConfigError, NotConnected
-from ccapp.ivr.engine import BusyQueueStub, IvrServices, TransferSettings
 from ccapp.ivr.first import FirstIvrSettings
 from ccapp.ivr.ports import HttpFetcher
 from ccapp.ivr.registry import TreeRegistry
 from ccapp.ivr.runtime import IvrRuntime
+from ccapp.ivr.services import BusyQueueStub, IvrServices, TransferSettings
 from ccapp.speech.http import tts_routes
 from ccapp.speech.listener import is_listen_channel
 from ccapp.speech.pocketsphinx import PocketsphinxRecognizer

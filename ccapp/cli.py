@@ -120,8 +120,8 @@ def _ivr_test(settings: Any, args: argparse.Namespace) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from ccapp.ivr.engine import TransferSettings
     from ccapp.ivr.runner import CannedFetcher, dump_json, format_run, run_offline
+    from ccapp.ivr.services import TransferSettings
     from ccapp.web.fetcher import AiohttpFetcher
 
     tree = settings.ivr.trees.get(args.tree)

@@ -16,17 +16,16 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from ccapp.calls.call import Call
 from ccapp.calls.model import EventKind
 from ccapp.calls.ports import CallControl
-from ccapp.clock import Clock
 from ccapp.errors import CallGone, CcappError, FetchError
-from ccapp.ivr.ports import HttpFetcher, PromptStore, QueueTarget, Recognizer, RecordingGate, SpeechCapture
-from ccapp.ivr.schedule import Schedule
+from ccapp.ivr.ports import SpeechCapture
+from ccapp.ivr.services import IvrServices
 from ccapp.ivr.tree import (
     TEMPLATE_REF,
     CollectNode,
@@ -58,52 +57,6 @@ class IvrError(CcappError):
     """A tree cannot go on (a bug in the tree that validation could not see)."""
 
     error_id = "ivr_error"
-
-
-@dataclass(frozen=True, slots=True)
-class TransferSettings:
-    """How ``transfer`` nodes leave ccapp: the dialplan context that dials, and how a number becomes a
-    dial string (``None``: transfers to numbers are not configured)."""
-
-    context: str = "ccapp-transfer"
-    number_dial: str | None = None
-
-
-class BusyQueueStub:
-    """Stand-in ACD until queues exist: plays "all of our representatives are currently busy" and
-    gives the call back. Its outcome is journaled as ``queue_stub_busy``, so no report mistakes it for
-    a real queue."""
-
-    def __init__(self, prompts: Sequence[str] = ("queue-periodic-announce",)) -> None:
-        self.prompts = list(prompts)
-
-    async def enter(self, control: Any, *, queue: str, priority: int, variables: Mapping[str, str]) -> str:
-        await control.play(self.prompts)
-        return "queue_stub_busy"
-
-
-class NoRecording:
-    """No call recording to pause (recording policy lands with ACD)."""
-
-    async def pause(self, reason: str) -> None:
-        return None
-
-    async def resume(self, reason: str) -> None:
-        return None
-
-
-@dataclass(slots=True)
-class IvrServices:
-    """What a session needs besides the call and the tree."""
-
-    clock: Clock
-    fetcher: HttpFetcher
-    prompts: PromptStore | None = None
-    recognizer: Recognizer | None = None
-    queue: QueueTarget = field(default_factory=BusyQueueStub)
-    recording: RecordingGate = field(default_factory=NoRecording)
-    transfer: TransferSettings = field(default_factory=TransferSettings)
-    schedules: Mapping[str, Schedule] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,10 @@ from ccapp.calls.model import CallEvent, Direction, EventKind, Leg, Via
 from ccapp.calls.ports import DigitResult, RecordResult
 from ccapp.clock import FakeClock
 from ccapp.errors import CallGone, FetchError
-from ccapp.ivr.engine import IvrServices, IvrSession, TransferSettings
+from ccapp.ivr.engine import IvrSession
 from ccapp.ivr.ports import HttpFetcher, Recognition, Utterance
 from ccapp.ivr.schedule import Schedule
+from ccapp.ivr.services import IvrServices, TransferSettings
 from ccapp.ivr.tree import Tree
 
 SILENCE = ("", "-")

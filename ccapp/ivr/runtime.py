@@ -10,10 +10,11 @@ from collections.abc import Callable
 from ccapp.calls.call import Call
 from ccapp.calls.ports import CallControl
 from ccapp.calls.router import UnknownRoute
-from ccapp.ivr.engine import IvrServices, IvrSession
+from ccapp.ivr.engine import IvrSession
 from ccapp.ivr.first import FirstIvrSettings, run_first_ivr
 from ccapp.ivr.ports import RecordingGate
 from ccapp.ivr.registry import TreeRegistry
+from ccapp.ivr.services import IvrServices
 
 log = logging.getLogger(__name__)
 

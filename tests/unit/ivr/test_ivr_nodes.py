@@ -18,7 +18,7 @@ from ccapp.calls.model import CallEvent, Direction, EventKind, Leg, Via
 from ccapp.calls.ports import RecordResult
 from ccapp.clock import FakeClock
 from ccapp.errors import CallGone
-from ccapp.ivr.engine import IvrError, IvrServices, IvrSession, TransferSettings
+from ccapp.ivr.engine import IvrError, IvrSession
 from ccapp.ivr.ports import Recognition, Recognizer
 from ccapp.ivr.runner import (
     CannedFetcher,
@@ -29,6 +29,7 @@ from ccapp.ivr.runner import (
     run_offline,
 )
 from ccapp.ivr.schedule import Schedule
+from ccapp.ivr.services import IvrServices, TransferSettings
 from ccapp.ivr.tree import Tree
 
 BERLIN = ZoneInfo("Europe/Berlin")
