@@ -27,3 +27,20 @@ class InvalidTransition(AcdError):
         self.agent_id = agent_id
         self.from_state = from_state
         self.to_state = to_state
+
+
+class UnknownAgent(AcdError):
+    error_id = "agent_unknown"
+
+
+class UnknownCall(AcdError):
+    """No live call of that id is handled by the ACD."""
+
+    error_id = "call_unknown"
+
+
+class NotPermitted(AcdError):
+    """The operation is not allowed in the call's or agent's present situation (e.g. a transfer of a
+    call that is not connected, completing a transfer nobody started)."""
+
+    error_id = "acd_not_permitted"

@@ -43,8 +43,32 @@ class EventKind(StrEnum):
     # tree, node, outcome (hangup|queue|transfer|voicemail|max_tries|caller_hangup|error), target
     IVR_EXIT = "ivr.exit"
     VARIABLE = "variable"  # name, value (masked when sensitive): a call variable was set
-    RECORDING_PAUSED = "recording.paused"  # reason
-    RECORDING_RESUMED = "recording.resumed"  # reason
+    RECORDING_PAUSED = "recording.paused"  # reason, recording_id (when ccapp records the call)
+    RECORDING_RESUMED = "recording.resumed"  # reason, recording_id
+    # --- ACD (the call's own stream). ``entry`` numbers the call's queue entries 1, 2, … so a call
+    # that overflows or is transferred to another queue has one queue_calls row per entry.
+    QUEUE_ENTERED = "queue.entered"  # queue, entry, priority, skills, position, expected_wait_s
+    QUEUE_ANNOUNCED = "queue.announced"  # queue, entry, position, expected_wait_s
+    # queue, entry, reason, wait_s, target. reason: answered | abandoned | overflow | callback |
+    # transferred | error | shutdown | lost. ``target``: where it went (overflow queue, voicemail…)
+    QUEUE_LEFT = "queue.left"
+    AGENT_OFFERED = "agent.offered"  # queue, entry, agent_id, leg_id, endpoint: the agent's phone rings
+    AGENT_NO_ANSWER = "agent.no_answer"  # queue, entry, agent_id, leg_id, ring_s, cause
+    AGENT_RELEASED = "agent.released"  # queue, entry, agent_id, leg_id, reason (other_answered | caller_gone)
+    AGENT_CONNECTED = "agent.connected"  # queue, entry, agent_id, leg_id, wait_s, ring_s, bridge_id
+    AGENT_DISCONNECTED = "agent.disconnected"  # queue, entry, agent_id, leg_id, talk_s, hold_s, by
+    CALLBACK_REQUESTED = "callback.requested"  # queue, entry, number
+    CALLBACK_DIALLED = "callback.dialled"  # queue, entry, agent_id, number, leg_id, answered, cause
+    # kind (blind | attended), by_agent, target_type (queue | agent | number), target, topic,
+    # expected (the escalation rule's target for the topic, or None), outcome (completed | cancelled | failed)
+    TRANSFER = "transfer"
+    RECORDING_STARTED = "recording.started"  # recording_id, name, queue, agent_id, policy
+    RECORDING_STOPPED = "recording.stopped"  # recording_id, duration_s, paused_s, paused_spans [[from_s, to_s]…]
+    RECORDING_STORED = "recording.stored"  # recording_id, path, size_bytes: the file is in ccapp's store
+    DISPOSITION = "disposition"  # agent_id, outcome, resolved, topic, notes
+    SUPERVISOR = "supervisor"  # mode (listen | whisper | barge), supervisor, agent_id, leg_id
+    # --- agent streams: call_id "agent:<agent_id>:<session>", one per agent per process run
+    AGENT_STATE = "agent.state"  # agent_id, from, to, reason, call_id, queue
     CONTINUED = "continued"  # context, extension, priority, reason
     ERROR = "error"  # where, error (type and message; never caller data)
     CALL_ENDED = "call.ended"  # cause, cause_text, outcome
@@ -95,3 +119,16 @@ Q850 = {
     41: "Temporary failure",
     127: "Interworking",
 }
+
+
+#: journal streams that are not calls: agent state changes go to "agent:<agent_id>:<session>"
+AGENT_STREAM_PREFIX = "agent:"
+
+
+def agent_stream_id(agent_id: str, session: str) -> str:
+    """The journal stream of ``agent_id``'s state changes in one process run (``session``)."""
+    return f"{AGENT_STREAM_PREFIX}{agent_id}:{session}"
+
+
+def is_agent_stream(stream_id: str) -> bool:
+    return stream_id.startswith(AGENT_STREAM_PREFIX)
