@@ -63,7 +63,9 @@ class EventKind(StrEnum):
     # expected (the escalation rule's target for the topic, or None), outcome (completed | cancelled | failed)
     TRANSFER = "transfer"
     RECORDING_STARTED = "recording.started"  # recording_id, name, queue, agent_id, policy
-    RECORDING_STOPPED = "recording.stopped"  # recording_id, duration_s, paused_s, paused_spans [[from_s, to_s]…]
+    RECORDING_STOPPED = (
+        "recording.stopped"  # recording_id, duration_s, paused_s, paused_spans [[from_s, to_s]…]
+    )
     RECORDING_STORED = "recording.stored"  # recording_id, path, size_bytes: the file is in ccapp's store
     DISPOSITION = "disposition"  # agent_id, outcome, resolved, topic, notes
     SUPERVISOR = "supervisor"  # mode (listen | whisper | barge), supervisor, agent_id, leg_id

@@ -107,6 +107,23 @@ class AgiSettings(_Section):
     port: Port = 4573
 
 
+class ApiTokenSettings(_Section):
+    """One API user: ``admin`` (everything), ``supervisor`` (agents, queues, live calls, recordings),
+    ``read_only`` (views only)."""
+
+    role: Literal["admin", "supervisor", "read_only"]
+    token: Secret | None = None
+    token_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_token(self) -> ApiTokenSettings:
+        if (self.token is None) == (self.token_file is None):
+            raise ValueError("give exactly one of token or token_file")
+        if self.token_file is not None and not self.token_file.is_absolute():
+            raise ValueError("token_file must be an absolute path")
+        return self
+
+
 class HttpSettings(_Section):
     """REST API, wallboard, health and metrics."""
 
@@ -114,6 +131,8 @@ class HttpSettings(_Section):
     port: Port = 8080
     #: bearer token of the admin API (tree reload); absent: the admin API answers 403
     admin_token: Secret | None = None
+    #: more API users: name → role and token (agents use the tokens under ``agents:``)
+    tokens: dict[Name, ApiTokenSettings] = Field(default_factory=dict)
 
 
 class DatabaseSettings(_Section):
@@ -308,6 +327,10 @@ class QueueSettings(_Section):
     recording: Literal["all", "none", "on_demand"] = "none"
     #: played to the caller before recording starts: a sound name or ``text:<words>``
     consent_prompt: str | None = None
+    #: the key a waiting caller presses to be called back instead (keeps the place in line); null: off
+    callback_key: Annotated[str, Field(pattern=r"^[0-9*#]$")] | None = None
+    #: played to the agent alone when they answer, before the caller is connected
+    whisper: str | None = None
 
     @field_validator("overflow")
     @classmethod
@@ -316,7 +339,7 @@ class QueueSettings(_Section):
             raise ValueError("must be a queue name, voicemail:<mailbox> or callback")
         return value
 
-    @field_validator("consent_prompt")
+    @field_validator("consent_prompt", "whisper")
     @classmethod
     def _one_prompt(cls, value: str | None) -> str | None:
         if value is None:
@@ -327,6 +350,32 @@ class QueueSettings(_Section):
         elif not re.fullmatch(r"[\w./-]+", value):
             raise ValueError("must be a sound name or text:<words> (or sound:, digits:, number:…)")
         return value
+
+
+class AcdSettings(_Section):
+    """ACD settings that are not per queue."""
+
+    #: how a callback number becomes a dial string, e.g. ``PJSIP/{number}@trunk``; null: callbacks off
+    callback_dial: Annotated[str, Field(pattern=r"^[A-Za-z]+/\S*\{number\}\S*$")] | None = None
+    #: caller ID shown on the agent's phone: ``{caller}`` number, ``{name}``, ``{queue}``
+    agent_caller_id: str = '"{queue}: {name}" <{caller}>'
+    #: escalation rules: call topic (or IVR choice) → where a transfer of it should go
+    #: (``queue:<name>`` or ``agent:<id>``); escalation accuracy is measured against these
+    escalation: dict[Name, str] = Field(default_factory=dict)
+
+
+class RecordingSettings(_Section):
+    """Call recording: where files go, how they get there, how long they are kept."""
+
+    #: ccapp's recording store (downloads are served from here only)
+    dir: Path = Path("/var/lib/ccapp/recordings")
+    #: Asterisk's recording directory as Asterisk sees it; files are written there as ``ccapp/<call id>.wav``
+    asterisk_dir: str = "/var/spool/asterisk/recording"
+    #: ``shared``: ccapp can read ``asterisk_dir`` (same host or a shared volume), ``ari``: fetch each
+    #: file over ARI (Asterisk on another host)
+    fetch: Literal["shared", "ari"] = "shared"
+    #: recordings older than this are deleted by ``ccapp recordings purge`` (and daily by ``ccapp run``)
+    retention_days: Annotated[int, Field(strict=True, ge=1)] = 90
 
 
 class AgentSettings(_Section):
@@ -378,6 +427,8 @@ class Settings(_Section):
     ivr: IvrSettings = Field(default_factory=IvrSettings)
     queues: dict[Name, QueueSettings] = Field(default_factory=dict)
     agents: dict[Name, AgentSettings] = Field(default_factory=dict)
+    acd: AcdSettings = Field(default_factory=AcdSettings)
+    recording: RecordingSettings = Field(default_factory=RecordingSettings)
 
     @field_validator("agents", mode="before")
     @classmethod
