@@ -1,4 +1,7 @@
-"""SQLAlchemy models: the journal (`call_events`) and the CDR rows projected from it (`calls`, `legs`).
+"""SQLAlchemy models: the journal (`call_events`) and the rows projected from it.
+
+CDRs are `calls` and `legs`; the ACD adds `queue_calls`, `agent_states`, `transfers`, `recordings`
+and `dispositions`.
 
 The hand-written Alembic migrations in top-level ``migrations/`` create exactly these tables; a test
 compares the two so they cannot drift apart.
@@ -12,6 +15,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -137,3 +142,118 @@ class CallEventRow(Base):
     at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String())
     data: Mapped[dict[str, Any]] = mapped_column(JsonData, default=dict)
+
+
+#: JSON where Python ``None`` is SQL NULL (not JSON ``null``), so ``COALESCE`` merges treat it as "no news".
+NullableJson = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+class QueueCallRow(Base):
+    """One queue entry of a call (``entry`` 1, 2, … when it overflows or is transferred to a queue).
+
+    Projected from the call's ``queue.*``, ``agent.*`` and ``callback.*`` events; the KPIs of a queue
+    (offered, service level, ASA, abandon rate, AHT) are computed from these rows.
+    """
+
+    __tablename__ = "queue_calls"
+    __table_args__ = (
+        Index("ix_queue_calls_queue_entered_at", "queue", "entered_at"),
+        Index("ix_queue_calls_agent_id_connected_at", "agent_id", "connected_at"),
+    )
+
+    call_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    entry: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue: Mapped[str | None] = mapped_column(String())
+    priority: Mapped[int | None] = mapped_column(Integer)
+    entered_at: Mapped[datetime | None]
+    left_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String())
+    target: Mapped[str | None] = mapped_column(String())
+    wait_s: Mapped[float | None] = mapped_column(Float)
+    agent_id: Mapped[str | None] = mapped_column(String())
+    offered_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    no_answer_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    connected_at: Mapped[datetime | None]
+    disconnected_at: Mapped[datetime | None]
+    ring_s: Mapped[float | None] = mapped_column(Float)
+    talk_s: Mapped[float | None] = mapped_column(Float)
+    hold_s: Mapped[float | None] = mapped_column(Float)
+    callback: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    caller_number: Mapped[str | None] = mapped_column(String())
+
+
+class AgentStateRow(Base):
+    """One agent state change, from an agent's journal stream (``agent:<agent_id>:<session>``)."""
+
+    __tablename__ = "agent_states"
+    __table_args__ = (
+        UniqueConstraint("stream_id", "seq", name="uq_agent_states_stream_id_seq"),
+        Index("ix_agent_states_agent_id_at", "agent_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    stream_id: Mapped[str] = mapped_column(String())
+    seq: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[str] = mapped_column(String())
+    at: Mapped[datetime]
+    from_state: Mapped[str | None] = mapped_column(String())
+    to_state: Mapped[str | None] = mapped_column(String())
+    reason: Mapped[str | None] = mapped_column(String())
+    call_id: Mapped[str | None] = mapped_column(String())
+    queue: Mapped[str | None] = mapped_column(String())
+
+
+class TransferRow(Base):
+    """One transfer of a call; ``correct`` is NULL when no escalation rule covers the call's topic."""
+
+    __tablename__ = "transfers"
+
+    call_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    kind: Mapped[str | None] = mapped_column(String())
+    by_agent: Mapped[str | None] = mapped_column(String())
+    target_type: Mapped[str | None] = mapped_column(String())
+    target: Mapped[str | None] = mapped_column(String())
+    topic: Mapped[str | None] = mapped_column(String())
+    expected: Mapped[str | None] = mapped_column(String())
+    outcome: Mapped[str | None] = mapped_column(String())
+    correct: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class RecordingRow(Base):
+    """Metadata of one call recording; the file itself lives in ccapp's recording store."""
+
+    __tablename__ = "recordings"
+
+    recording_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(), index=True)
+    queue: Mapped[str | None] = mapped_column(String())
+    agent_id: Mapped[str | None] = mapped_column(String())
+    name: Mapped[str | None] = mapped_column(String())
+    policy: Mapped[str | None] = mapped_column(String())
+    started_at: Mapped[datetime | None] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    paused_s: Mapped[float | None] = mapped_column(Float)
+    paused_spans: Mapped[list[list[float]] | None] = mapped_column(NullableJson)
+    path: Mapped[str | None] = mapped_column(String())
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    deleted_at: Mapped[datetime | None]
+
+
+class DispositionRow(Base):
+    """What the agent recorded about a handled call (wrap-up code, resolution, topic)."""
+
+    __tablename__ = "dispositions"
+
+    call_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    agent_id: Mapped[str | None] = mapped_column(String())
+    outcome: Mapped[str | None] = mapped_column(String())
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
+    topic: Mapped[str | None] = mapped_column(String())
+    notes: Mapped[str | None] = mapped_column(String())
