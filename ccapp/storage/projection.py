@@ -1,4 +1,5 @@
-"""Write a batch of journal records to SQL and project them onto `calls` and `legs`.
+"""Write a batch of journal records to SQL and project them onto `calls` and `legs` (and, through
+`ccapp.storage.acd_projection`, onto the ACD tables).
 
 Idempotent by construction: events are inserted with ON CONFLICT (call_id, seq) DO NOTHING and
 only the ones actually inserted are projected, so replaying a batch changes nothing. The projection
@@ -9,7 +10,7 @@ itself is also replay-safe: each column has a merge rule that a repeated value c
 - ``last_seq`` takes the larger of the two.
 
 A batch's events are first folded per call and per leg with the same rules, so each row gets one
-upsert per batch.
+upsert per batch. Agent streams (`is_agent_stream`) are not calls: they never create a `calls` row.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ccapp.calls.model import Q850, EventKind
+from ccapp.calls.model import Q850, EventKind, is_agent_stream
+from ccapp.storage.acd_projection import AcdProjection
 from ccapp.storage.models import Base
 from ccapp.storage.outbox import Record
 
@@ -212,9 +214,15 @@ async def write_batch(conn: AsyncConnection, records: Sequence[Record]) -> int:
     inserted = {(call_id, seq) for call_id, seq in (await conn.execute(stmt, params)).all()}
 
     projection = _Projection()
+    acd = AcdProjection()
     for key, rec in unique.items():
-        if key in inserted:
+        if key not in inserted:
+            continue
+        if is_agent_stream(rec.call_id):
+            acd.add_agent_event(rec)
+        else:
             projection.add(rec)
+            acd.add(rec)
     call_rows = [
         fold.row({"call_id": call_id, "last_seq": projection.last_seq[call_id]})
         for call_id, fold in projection.calls.items()
@@ -226,4 +234,5 @@ async def write_batch(conn: AsyncConnection, records: Sequence[Record]) -> int:
     await _upsert(conn, calls_table, "call_id", CALL_FIRST, CALL_LAST, call_rows)
     await _upsert(conn, legs_table, "leg_id", LEG_FIRST, LEG_LAST, leg_rows)
     await _update_durations(conn, projection.timed)
+    await acd.write(conn, _insert_for(conn.dialect.name))
     return len(inserted)
