@@ -384,10 +384,17 @@ class IvrSession:
     async def _queue(self, node: QueueNode) -> _Step:
         await self._say(node.prompts)
         outcome = await self.services.queue.enter(
-            self.control, queue=node.queue, priority=node.priority, variables=self.public_vars()
+            self.control,
+            queue=node.queue,
+            priority=node.priority,
+            variables=self.public_vars(),
+            call=self.call,
         )
         self.call.record(EventKind.VARIABLE, {"name": "queue_outcome", "value": outcome})
-        if node.next is not None and not outcome.startswith(("answered", "transferred")):
+        # The caller is still on the line (a hang-up raises CallGone): the agent left first, the
+        # queue gave up (max wait without overflow) or a callback was booked; ``next`` goes on
+        # (a post-call survey, a payment step, a goodbye).
+        if node.next is not None:
             return node.next
         return _Exit("queue", node.queue)
 

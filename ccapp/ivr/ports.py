@@ -92,8 +92,12 @@ class HttpFetcher(Protocol):
 class QueueTarget(Protocol):
     """Where a ``queue`` node hands the call. ACD implements it; until then `BusyQueueStub`."""
 
-    async def enter(self, control: Any, *, queue: str, priority: int, variables: Mapping[str, str]) -> str:
-        """Take the call; return the outcome (``queued``, ``answered``, ``busy``…)."""
+    async def enter(
+        self, control: Any, *, queue: str, priority: int, variables: Mapping[str, str], call: Any
+    ) -> str:
+        """Take the call (``call`` is its `ccapp.calls.call.Call`); return the outcome once the caller
+        is back (``answered`` after the agent left, ``max_wait``, ``callback`` …). Raises
+        `ccapp.errors.CallGone` if the caller hangs up."""
         ...
 
 

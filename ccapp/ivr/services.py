@@ -29,7 +29,9 @@ class BusyQueueStub:
     def __init__(self, prompts: Sequence[str] = ("queue-periodic-announce",)) -> None:
         self.prompts = list(prompts)
 
-    async def enter(self, control: Any, *, queue: str, priority: int, variables: Mapping[str, str]) -> str:
+    async def enter(
+        self, control: Any, *, queue: str, priority: int, variables: Mapping[str, str], call: Any
+    ) -> str:
         await control.play(self.prompts)
         return "queue_stub_busy"
 

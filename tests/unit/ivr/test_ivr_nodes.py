@@ -850,18 +850,21 @@ async def test_a_queue_without_next_ends_the_tree_at_the_queue() -> None:
 class AnsweringQueue:
     entered: list[dict[str, Any]] = field(default_factory=list)
 
-    async def enter(self, control: Any, *, queue: str, priority: int, variables: Mapping[str, str]) -> str:
+    async def enter(
+        self, control: Any, *, queue: str, priority: int, variables: Mapping[str, str], call: Any
+    ) -> str:
         self.entered.append({"queue": queue, "priority": priority, "variables": dict(variables)})
         return "answered"
 
 
-async def test_an_answered_call_leaves_the_tree_even_when_next_is_given() -> None:
+async def test_a_caller_still_there_after_the_agent_left_goes_on_to_next() -> None:
     queue = AnsweringQueue()
     run = await run_session(
         PIN.replace("next: bye", "next: q") + QUEUE.split("nodes:\n")[1], keys=["1234"], queue=queue
     )
 
-    assert run.outcome == "queue"
+    # the post-call step (here a hang-up with cause 17) runs: a survey or a payment step would too
+    assert run.outcome == "hangup"
     assert queue.entered[0]["queue"] == "sales"
     assert queue.entered[0]["priority"] == 3
     # a queue never sees sensitive input

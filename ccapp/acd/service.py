@@ -1,0 +1,444 @@
+"""`AcdService`: queues, agents and the dispatcher — the IVR's `QueueTarget` and the API's
+`AcdCommands`.
+
+One dispatcher task owns routing: it wakes when something changed (`kick`) or once a second (for
+relaxation steps and max-wait), asks the pure `Router` for assignments, moves the chosen agents to
+reserved and hands each assignment to the call's `QueueSession` (which runs in the caller's task).
+A callback booked by a caller keeps the call in line; when its turn comes the service rings the agent
+first, then the customer (`ccapp.acd.callback`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from ccapp.acd.callback import CallbackJob
+from ccapp.acd.commands import AgentView, QueueView, TransferView
+from ccapp.acd.desk import AgentDesk
+from ccapp.acd.errors import NotPermitted, UnknownCall
+from ccapp.acd.model import Agent, AgentState, QueueConfig
+from ccapp.acd.ports import AcdTelephony, Leg
+from ccapp.acd.recording import Recordings
+from ccapp.acd.router import Router
+from ccapp.acd.session import QueueSession
+from ccapp.acd.signals import Offer, Overdue, TransferRequest
+from ccapp.acd.wait import WaitEstimator
+from ccapp.calls.call import Call
+from ccapp.calls.model import EventKind
+from ccapp.calls.ports import CallJournal
+from ccapp.clock import Clock
+from ccapp.config.settings import AcdSettings, QueueSettings
+from ccapp.ivr.ports import PromptStore
+
+log = logging.getLogger("ccapp.acd")
+
+S = AgentState
+BUSY = frozenset({S.RESERVED, S.RINGING, S.ON_CALL, S.WRAP_UP})
+_RECENT_CALLS = 2000
+
+
+class AcdService:
+    def __init__(
+        self,
+        *,
+        queues: Mapping[str, QueueSettings],
+        configs: Mapping[str, QueueConfig],
+        agents: Mapping[str, Agent],
+        settings: AcdSettings,
+        journal: CallJournal,
+        clock: Clock,
+        tel: AcdTelephony,
+        recordings: Recordings,
+        prompts: PromptStore | None = None,
+        number_dial: str | None = None,
+    ) -> None:
+        self.clock = clock
+        self.tel = tel
+        self.journal = journal
+        self.settings = settings
+        self.recordings = recordings
+        self._prompts = prompts
+        self._number_dial = settings.callback_dial or number_dial
+        self._queues = dict(queues)
+        self.router = Router(configs.values())
+        self.desk = AgentDesk(self.router, journal, clock)
+        for agent in agents.values():
+            self.desk.put(agent)
+        self.waits = WaitEstimator()
+        self.sessions: dict[str, QueueSession] = {}
+        self.callbacks: dict[str, CallbackJob] = {}
+        self._entries: dict[str, int] = {}
+        #: calls that left the ACD lately, for dispositions given during wrap-up
+        self._recent: OrderedDict[str, Call] = OrderedDict()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._jobs: set[asyncio.Task[Any]] = set()
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._dispatch_loop(), name="acd-dispatch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for job in list(self._jobs):
+            job.cancel()
+        await asyncio.gather(*self._jobs, return_exceptions=True)
+        self.desk.close()
+
+    def spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._jobs.add(task)
+        task.add_done_callback(self._job_done)
+
+    def _job_done(self, task: asyncio.Task[Any]) -> None:
+        self._jobs.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("ACD task %s failed", task.get_name(), exc_info=task.exception())
+
+    def kick(self) -> None:
+        """Something changed that may allow an assignment: dispatch soon."""
+        self._wake.set()
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                self._dispatch()
+            except Exception:
+                log.exception("ACD dispatch failed")
+
+    def _dispatch(self) -> None:
+        now = self.clock.now()
+        for call in self.router.overdue(now):
+            session = self.sessions.get(call.call_id)
+            if session is not None and session.waiting is not None:
+                session.signals.put_nowait(Overdue())
+        for assignment in self.router.route(now):
+            call_id = assignment.call.call_id
+            for agent in assignment.agents:
+                self.desk.change(agent, S.RESERVED, call_id=call_id, queue=assignment.call.queue)
+            job = self.callbacks.get(call_id)
+            session = self.sessions.get(call_id)
+            if job is not None:
+                self.spawn(job.run(assignment), name=f"callback-{call_id}")
+            elif session is not None:
+                session.signals.put_nowait(Offer(assignment))
+            else:
+                log.warning("assignment for call %s that has no session; agents released", call_id)
+                for agent in assignment.agents:
+                    self.desk.change(agent, S.READY)
+
+    # ------------------------------------------------------------------ the IVR's QueueTarget
+    async def enter(
+        self, control: Any, *, queue: str, priority: int, variables: Mapping[str, str], call: Any
+    ) -> str:
+        if not isinstance(call, Call):
+            raise TypeError("the ACD needs the call's Call object")
+        if queue not in self._queues:
+            raise UnknownCall(f"no queue {queue!r}")
+        session = QueueSession(self, call, control, queue=queue, priority=priority, variables=variables)
+        self.sessions[call.call_id] = session
+        return await session.run()
+
+    # ------------------------------------------------------------------ used by sessions
+    def queue_settings(self, queue: str) -> QueueSettings:
+        settings = self._queues.get(queue)
+        if settings is None:
+            raise NotPermitted(f"no queue {queue!r}")
+        return settings
+
+    def overflow_of(self, queue: str) -> str | None:
+        return self.router.queues[queue].overflow
+
+    def next_entry(self, call_id: str) -> int:
+        self._entries[call_id] = self._entries.get(call_id, 0) + 1
+        return self._entries[call_id]
+
+    def expected_wait(self, queue: str, position: int) -> float | None:
+        members = self.desk.in_queue(queue)
+        busy = sum(1 for a in members if a.state in BUSY)
+        self.waits.set_staffing(queue, ready=self.router.ready_count(queue), busy=busy)
+        wait = self.waits.expected_wait(queue, position, self.clock.monotonic())
+        return None if wait is None else round(wait, 1)
+
+    async def render(self, prompt: str) -> str:
+        if prompt.startswith("text:"):
+            if self._prompts is None:
+                raise NotPermitted("text prompts need a TTS engine (ivr.tts)")
+            return await self._prompts.render(prompt[5:])
+        return prompt
+
+    def session_done(self, session: QueueSession) -> None:
+        if self.sessions.get(session.call_id) is session:
+            del self.sessions[session.call_id]
+        self.remember(session.call)
+        if session.call_id not in self.callbacks:
+            self.router.remove_call(session.call_id)
+            self._entries.pop(session.call_id, None)
+        self.kick()
+
+    @property
+    def callbacks_enabled(self) -> bool:
+        return self._number_dial is not None
+
+    def book_callback(self, session: QueueSession, *, rejoin: bool = False) -> None:
+        """Keep ``session``'s call in line for a callback once the caller has hung up."""
+        waiting = session.waiting
+        if waiting is None:
+            return
+        if rejoin:
+            self.router.add_call(waiting)
+        else:
+            session.call.record(
+                EventKind.QUEUE_LEFT,
+                {
+                    "queue": session.queue,
+                    "entry": session.entry,
+                    "reason": "callback",
+                    "wait_s": session.waited(),
+                    "target": "callback",
+                },
+            )
+        self.callbacks[session.call_id] = CallbackJob(
+            self, session.call, waiting, session.entry, session.entered_mono
+        )
+        session.waiting = None
+        self.kick()
+
+    def remember(self, call: Call) -> None:
+        self._recent[call.call_id] = call
+        self._recent.move_to_end(call.call_id)
+        while len(self._recent) > _RECENT_CALLS:
+            self._recent.popitem(last=False)
+
+    def callback_done(self, call_id: str) -> None:
+        self.callbacks.pop(call_id, None)
+        self.router.remove_call(call_id)
+        self._entries.pop(call_id, None)
+        self.kick()
+
+    def caller_id(self, queue: str, call: Call) -> str:
+        return self.settings.agent_caller_id.format(
+            queue=queue, name=call.caller_name or call.caller_number or "", caller=call.caller_number or ""
+        )
+
+    async def dial_agent(self, agent_id: str, session: Any) -> Leg:
+        agent = self.desk.get(agent_id)
+        self.desk.change(agent, S.RINGING)
+        settings = self.queue_settings(session.queue)
+        return await self.tel.dial(
+            agent.endpoint,
+            caller_id=self.caller_id(session.queue, session.call),
+            timeout_s=settings.ring_timeout_s,
+            variables={"CCAPP_CALL_ID": session.call.call_id, "CCAPP_QUEUE": session.queue},
+        )
+
+    async def dial_number(self, number: str, session: Any) -> Leg:
+        if self._number_dial is None:
+            raise NotPermitted("dialling numbers needs acd.callback_dial (or ivr.transfer.number_dial)")
+        if not number.lstrip("+").isdigit():
+            raise NotPermitted(f"not a phone number: {number!r}")
+        return await self.tel.dial(
+            self._number_dial.format(number=number),
+            caller_id=session.call.called_number or "",
+            timeout_s=self.queue_settings(session.queue).ring_timeout_s * 2,
+            variables={"CCAPP_CALL_ID": session.call.call_id},
+        )
+
+    def reserve_direct(self, agent_id: str, session: Any) -> None:
+        agent = self.desk.get(agent_id)
+        if agent.state is not S.READY:
+            raise NotPermitted(f"agent {agent_id!r} is {agent.state.value}, not ready")
+        self.desk.change(agent, S.RESERVED, call_id=session.call.call_id, queue=session.queue)
+
+    def direct_answered(self, agent_id: str) -> None:
+        self.desk.change(self.desk.get(agent_id), S.ON_CALL)
+
+    def agent_missed(self, agent_id: str) -> None:
+        agent = self.desk.agents.get(agent_id)
+        if agent is not None and agent.state in (S.RINGING, S.RESERVED):
+            self.desk.change(agent, S.NOT_READY, "missed")
+        self.kick()
+
+    def agent_released(self, agent_id: str) -> None:
+        agent = self.desk.agents.get(agent_id)
+        if agent is not None and agent.state in (S.RINGING, S.RESERVED):
+            self.desk.change(agent, S.READY)
+        self.kick()
+
+    def agent_call_ended(self, agent_id: str, queue: str, talk_s: float) -> None:
+        agent = self.desk.agents.get(agent_id)
+        if agent is None or agent.state is not S.ON_CALL:
+            return
+        wrap = self._queues[queue].wrap_up_s if queue in self._queues else 0.0
+        self.waits.record_handle(queue, talk_s + wrap, self.clock.monotonic())
+        self.desk.start_wrap_up(agent, wrap, self.kick)
+
+    def escalation_for(self, topic: str | None) -> str | None:
+        return self.settings.escalation.get(topic) if topic else None
+
+    # ------------------------------------------------------------------ reconcile
+    def reconcile(self) -> list[str]:
+        """After Asterisk came back: agents still marked busy with a call ccapp no longer handles are
+        freed (ringing/reserved → ready, on call → wrap-up). Returns their ids."""
+        fixed = []
+        for agent in list(self.desk.agents.values()):
+            work = self.desk.work(agent.agent_id)
+            call_id = work[0] if work else None
+            if call_id in self.sessions or call_id in self.callbacks:
+                continue
+            if agent.state in (S.RESERVED, S.RINGING):
+                self.desk.change(agent, S.READY)
+                fixed.append(agent.agent_id)
+            elif agent.state is S.ON_CALL:
+                self.agent_call_ended(agent.agent_id, work[1] if work else "", 0.0)
+                fixed.append(agent.agent_id)
+        self.kick()
+        return fixed
+
+    # ------------------------------------------------------------------ AcdCommands
+    def _view(self, agent: Agent) -> AgentView:
+        work = self.desk.work(agent.agent_id)
+        return AgentView(
+            agent_id=agent.agent_id,
+            name=agent.name,
+            endpoint=agent.endpoint,
+            state=agent.state.value,
+            reason=agent.not_ready_reason,
+            state_since=agent.state_since,
+            skills=dict(agent.skills),
+            queues=sorted(agent.queues),
+            call_id=work[0] if work else None,
+            calls_today=agent.calls_today,
+        )
+
+    def agent(self, agent_id: str) -> AgentView:
+        return self._view(self.desk.get(agent_id))
+
+    def agents(self) -> list[AgentView]:
+        return [self._view(a) for a in sorted(self.desk.agents.values(), key=lambda a: a.agent_id)]
+
+    def queues(self) -> list[QueueView]:
+        now = self.clock.now()
+        views = []
+        for name in sorted(self._queues):
+            waiting = self.router.waiting(name)
+            states: dict[str, int] = {}
+            for agent in self.desk.in_queue(name):
+                states[agent.state.value] = states.get(agent.state.value, 0) + 1
+            longest = max(((now - c.entered_at).total_seconds() for c in waiting), default=0.0)
+            views.append(
+                QueueView(
+                    name, len(waiting), round(longest, 1), states, self.expected_wait(name, len(waiting) + 1)
+                )
+            )
+        return views
+
+    async def login(self, agent_id: str, *, ready: bool = True, reason: str | None = None) -> AgentView:
+        agent = self.desk.get(agent_id)
+        if agent.state is not S.LOGGED_OUT:
+            raise NotPermitted(f"agent {agent_id!r} is already logged in ({agent.state.value})")
+        self.desk.change(agent, S.READY if ready else S.NOT_READY, None if ready else (reason or "login"))
+        self.kick()
+        return self._view(agent)
+
+    async def set_ready(self, agent_id: str) -> AgentView:
+        agent = self.desk.get(agent_id)
+        self.desk.change(agent, S.READY)
+        self.kick()
+        return self._view(agent)
+
+    async def set_not_ready(self, agent_id: str, reason: str) -> AgentView:
+        agent = self.desk.get(agent_id)
+        self.desk.change(agent, S.NOT_READY, reason)
+        return self._view(agent)
+
+    async def logout(self, agent_id: str, reason: str = "logout") -> AgentView:
+        agent = self.desk.get(agent_id)
+        if agent.state in (S.RINGING, S.ON_CALL, S.RESERVED):
+            raise NotPermitted(f"agent {agent_id!r} is {agent.state.value}: finish the call first")
+        self.desk.change(agent, S.LOGGED_OUT, reason)
+        return self._view(agent)
+
+    async def upsert_agent(self, agent: Agent) -> AgentView:
+        self.desk.put(agent)
+        self.kick()
+        return self._view(self.desk.get(agent.agent_id))
+
+    async def remove_agent(self, agent_id: str) -> None:
+        agent = self.desk.get(agent_id)
+        if agent.state in BUSY - {S.WRAP_UP}:
+            raise NotPermitted(f"agent {agent_id!r} is {agent.state.value}")
+        self.desk.remove(agent_id)
+
+    def agent_call(self, agent_id: str) -> str | None:
+        work = self.desk.work(agent_id)
+        return work[0] if work else None
+
+    async def disposition(
+        self,
+        agent_id: str,
+        call_id: str,
+        *,
+        outcome: str,
+        resolved: bool | None = None,
+        topic: str | None = None,
+        notes: str | None = None,
+    ) -> None:
+        session = self.sessions.get(call_id)
+        call = session.call if session is not None else None
+        if call is None and call_id in self.callbacks:
+            call = self.callbacks[call_id].call
+        if call is None:
+            call = self._recent_call(call_id)
+        call.record(
+            EventKind.DISPOSITION,
+            {"agent_id": agent_id, "outcome": outcome, "resolved": resolved, "topic": topic, "notes": notes},
+        )
+
+    def _recent_call(self, call_id: str) -> Call:
+        call = self._recent.get(call_id)
+        if call is None:
+            raise UnknownCall(f"no recent call {call_id!r}")
+        return call
+
+    async def transfer(self, call_id: str, *, kind: str, target: str, by: str | None) -> TransferView:
+        if kind not in ("blind", "attended"):
+            raise NotPermitted(f"unknown transfer type {kind!r}")
+        return await self._session(call_id).request(TransferRequest(kind, target, by))  # type: ignore[no-any-return]
+
+    async def complete_transfer(self, call_id: str) -> TransferView:
+        return await self._session(call_id).request(TransferRequest("complete"))  # type: ignore[no-any-return]
+
+    async def cancel_transfer(self, call_id: str) -> TransferView:
+        return await self._session(call_id).request(TransferRequest("cancel"))  # type: ignore[no-any-return]
+
+    def _session(self, call_id: str) -> QueueSession:
+        session = self.sessions.get(call_id)
+        if session is None:
+            raise UnknownCall(f"no call {call_id!r} in the ACD")
+        return session
+
+    async def supervise(self, call_id: str, *, mode: str, endpoint: str, supervisor: str) -> str:
+        from ccapp.acd.supervise import supervise
+
+        return await supervise(
+            self, self._session(call_id), mode=mode, endpoint=endpoint, supervisor=supervisor
+        )
+
+    async def pause_recording(self, call_id: str, *, reason: str) -> None:
+        await self.recordings.pause(call_id, reason)
+
+    async def resume_recording(self, call_id: str, *, reason: str) -> None:
+        await self.recordings.resume(call_id, reason)

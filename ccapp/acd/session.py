@@ -1,0 +1,407 @@
+"""`QueueSession`: one caller's time in the ACD, run in the caller's own task.
+
+Enter a queue → wait (music on hold, position and expected wait announced, callback key) → the
+router offers agents → ring them (first answer wins; no answer → the agent goes not ready "missed"
+and the call is back at the head of its line) → whisper, bridge, record per policy → talk (transfers
+come in as signals) → the agent leaves first (the caller goes on in the IVR) or the caller hangs up.
+Every step is journaled on the call. Agent states change only through the service's `AgentDesk`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ccapp.acd.errors import NotPermitted
+from ccapp.acd.model import AgentState, WaitingCall
+from ccapp.acd.ports import Leg
+from ccapp.acd.prompts import CALLBACK_CONFIRM, VOICEMAIL_INTRO, position_prompts
+from ccapp.acd.signals import Offer, Overdue, Signal, TransferRequest
+from ccapp.acd.talk import Party, Talk
+from ccapp.calls.call import Call
+from ccapp.calls.model import EventKind
+from ccapp.errors import CallGone
+
+if TYPE_CHECKING:
+    from ccapp.acd.service import AcdService
+
+log = logging.getLogger("ccapp.acd.session")
+
+
+class QueueSession:
+    def __init__(
+        self,
+        service: AcdService,
+        call: Call,
+        control: Any,
+        *,
+        queue: str,
+        priority: int,
+        variables: Mapping[str, str],
+    ) -> None:
+        self.service = service
+        self.call = call
+        self.control = control
+        self.queue = queue
+        self.priority = priority
+        self.variables = dict(variables)
+        self.signals: asyncio.Queue[Signal] = asyncio.Queue()
+        self.entry = 0
+        self.waiting: WaitingCall | None = None
+        self.entered_mono = 0.0
+        self.talk: Talk | None = None
+        self._watch: asyncio.Future[Any] | None = None
+
+    @property
+    def call_id(self) -> str:
+        return self.call.call_id
+
+    @property
+    def caller_channel(self) -> str:
+        return str(self.control.channel_id)
+
+    # ------------------------------------------------------------------------------- the flow
+    async def run(self) -> str:
+        svc = self.service
+        try:
+            await self.control.answer()
+            queue: str | None = self.queue
+            while queue is not None:
+                outcome, queue = await self._one_queue(queue)
+            return outcome
+        except CallGone:
+            self._left("abandoned" if self.waiting is not None else None)
+            raise
+        finally:
+            await self._stop_watch()
+            svc.session_done(self)
+
+    async def _one_queue(self, queue: str) -> tuple[str, str | None]:
+        """Wait in ``queue`` until connected (and the talk is over) or until the call leaves it;
+        returns the outcome and the next queue, if the call moves on to one."""
+        svc = self.service
+        settings = svc.queue_settings(queue)
+        self.queue = queue
+        self._enter(queue)
+        if svc.router.is_full(queue) and self.waiting is not None:
+            svc.router.remove_call(self.call_id)
+            return await self._overflow("full")
+        svc.router.add_call(self.waiting)  # type: ignore[arg-type]
+        if (
+            settings.recording == "all"
+            and settings.consent_prompt
+            and not svc.recordings.active(self.call_id)
+        ):
+            await self.control.play([await svc.render(settings.consent_prompt)])
+        svc.kick()
+        next_announce = svc.clock.monotonic()
+        await svc.tel.start_moh(self.caller_channel, settings.moh_class)
+        while True:
+            now = svc.clock.monotonic()
+            if now >= next_announce and self.waiting is not None:
+                every = settings.announce_every_s
+                next_announce = now + every if every else float("inf")
+                key = await self._announce(settings.moh_class)
+                if key is not None and await self._key(key, settings):
+                    return "callback", None
+                continue
+            item = await self._signal_or_key(next_announce - now)
+            if isinstance(item, str):
+                if await self._key(item, settings):
+                    return "callback", None
+            elif isinstance(item, Overdue):
+                if self.waiting is not None and svc.router.remove_call(self.call_id) is not None:
+                    return await self._overflow("max_wait")
+            elif isinstance(item, Offer):
+                result = await self._ring(item)
+                if result is None:
+                    continue  # nobody answered: back at the head of the line
+                agent_id, leg, ring_s = result
+                return await self._connected(agent_id, leg, ring_s)
+            elif isinstance(item, TransferRequest):
+                item.reply.set_exception(NotPermitted("the call is not connected to an agent"))
+
+    def _enter(self, queue: str) -> None:
+        svc = self.service
+        self.entry = svc.next_entry(self.call_id)
+        now = svc.clock.now()
+        skills = {k[6:]: int(v) for k, v in self.variables.items() if k.startswith("skill_") and v.isdigit()}
+        skills = {k: v for k, v in skills.items() if 1 <= v <= 5}
+        self.waiting = WaitingCall(self.call_id, queue, now, self.priority, skills)
+        self.entered_mono = svc.clock.monotonic()
+        position = svc.router.queue_length(queue) + 1
+        self.call.record(
+            EventKind.QUEUE_ENTERED,
+            {
+                "queue": queue,
+                "entry": self.entry,
+                "priority": self.priority,
+                "skills": skills,
+                "position": position,
+                "expected_wait_s": svc.expected_wait(queue, position),
+            },
+        )
+
+    def waited(self) -> float:
+        return round(self.service.clock.monotonic() - self.entered_mono, 3)
+
+    def _left(self, reason: str | None, target: str | None = None) -> None:
+        """The call leaves its queue entry (``reason`` None: it already had)."""
+        if reason is None or self.waiting is None:
+            return
+        self.service.router.remove_call(self.call_id)
+        self.waiting = None
+        self.call.record(
+            EventKind.QUEUE_LEFT,
+            {
+                "queue": self.queue,
+                "entry": self.entry,
+                "reason": reason,
+                "wait_s": self.waited(),
+                "target": target,
+            },
+        )
+
+    # ------------------------------------------------------------------------------- waiting
+    async def _announce(self, moh_class: str) -> str | None:
+        svc = self.service
+        position = svc.router.position(self.call_id)
+        if position is None:
+            return None
+        expected = svc.expected_wait(self.queue, position)
+        self.call.record(
+            EventKind.QUEUE_ANNOUNCED,
+            {"queue": self.queue, "entry": self.entry, "position": position, "expected_wait_s": expected},
+        )
+        await svc.tel.stop_moh(self.caller_channel)
+        try:
+            key: str | None = await self.control.play(
+                position_prompts(position, expected), interruptible=True
+            )
+        finally:
+            await svc.tel.start_moh(self.caller_channel, moh_class)
+        return key
+
+    async def _key(self, key: str, settings: Any) -> bool:
+        """A key pressed while waiting; True when it booked a callback (the caller is done here)."""
+        svc = self.service
+        if key != settings.callback_key or not svc.callbacks_enabled or not self.call.caller_number:
+            return False
+        number = self.call.caller_number
+        self.call.record(
+            EventKind.CALLBACK_REQUESTED, {"queue": self.queue, "entry": self.entry, "number": number}
+        )
+        svc.book_callback(self)
+        await svc.tel.stop_moh(self.caller_channel)
+        with contextlib.suppress(CallGone):
+            await self.control.play(CALLBACK_CONFIRM)
+        return True
+
+    async def _signal_or_key(self, wait_s: float) -> Signal | str | None:
+        """The next signal, or a key the caller pressed, or None after ``wait_s`` seconds.
+        Raises `CallGone` if the caller hangs up."""
+        if not self.signals.empty():
+            return self.signals.get_nowait()
+        watch = self._ensure_watch()
+        get = asyncio.ensure_future(self.signals.get())
+        try:
+            done, _ = await asyncio.wait(
+                {watch, get}, timeout=max(0.0, wait_s), return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            if not get.done():
+                get.cancel()
+        if get in done:
+            return get.result()
+        if watch in done:
+            self._watch = None
+            result = watch.result()  # raises CallGone
+            return str(result.digits) if result.digits else None
+        return None
+
+    def _ensure_watch(self) -> asyncio.Future[Any]:
+        """One pending read of the caller's keys; it also notices the caller hanging up."""
+        if self._watch is None:
+            self._watch = asyncio.ensure_future(
+                self.control.collect_digits(
+                    max_digits=1, terminator="", first_timeout=3600, inter_digit_timeout=0.1
+                )
+            )
+        return self._watch
+
+    async def _stop_watch(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None and not watch.done():
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, CallGone, Exception):
+                await watch
+
+    async def _overflow(self, why: str) -> tuple[str, str | None]:
+        svc = self.service
+        target = svc.overflow_of(self.queue)
+        reason = "callback" if target == "callback" else "overflow" if target else why
+        self._left(reason, target)
+        await svc.tel.stop_moh(self.caller_channel)
+        if target is None:
+            return why, None
+        if target.startswith("queue:"):
+            return "overflow", target[6:]
+        if target == "callback" and svc.callbacks_enabled and self.call.caller_number:
+            # the place in line is kept: the call rejoins with its original arrival time
+            self.call.record(
+                EventKind.CALLBACK_REQUESTED,
+                {"queue": self.queue, "entry": self.entry, "number": self.call.caller_number},
+            )
+            svc.book_callback(self, rejoin=True)
+            with contextlib.suppress(CallGone):
+                await self.control.play(CALLBACK_CONFIRM)
+            return "callback", None
+        if target.startswith("voicemail:"):
+            await self.control.play(VOICEMAIL_INTRO)
+            mailbox = target.split(":", 1)[1]
+            await self.control.record_message(f"ccapp/voicemail/{mailbox}/{self.call_id}", max_seconds=120)
+            return "voicemail", None
+        return why, None
+
+    # ------------------------------------------------------------------------------- ringing
+    async def _ring(self, offer: Offer) -> tuple[str, Leg, float] | None:
+        """Ring the offered agents; the first to answer wins. None: nobody did (call requeued)."""
+        svc = self.service
+        assignment = offer.assignment
+        settings = svc.queue_settings(self.queue)
+        start = svc.clock.monotonic()
+        legs: dict[asyncio.Future[Any], tuple[str, Leg]] = {}
+        for agent in assignment.agents:
+            leg = await svc.dial_agent(agent.agent_id, self)
+            self.call.record(
+                EventKind.AGENT_OFFERED,
+                {
+                    "queue": self.queue,
+                    "entry": self.entry,
+                    "agent_id": agent.agent_id,
+                    "leg_id": leg.leg_id,
+                    "endpoint": agent.endpoint,
+                },
+            )
+            legs[asyncio.ensure_future(leg.wait_answer())] = (agent.agent_id, leg)
+        winner: tuple[str, Leg] | None = None
+        deadline = start + settings.ring_timeout_s
+        pending = set(legs)
+        try:
+            while pending and winner is None:
+                watch = self._ensure_watch()
+                remaining = deadline - svc.clock.monotonic()
+                if remaining <= 0:
+                    break
+                done, pending = await asyncio.wait(
+                    pending | {watch}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
+                pending.discard(watch)
+                if watch in done:
+                    self._watch = None
+                    watch.result()  # CallGone propagates; a key while ringing is ignored
+                for task in done - {watch}:
+                    agent_id, leg = legs[task]
+                    if task.result().answered and winner is None:
+                        winner = (agent_id, leg)
+                    elif task.result().answered:
+                        await self._release(agent_id, leg, "other_answered")
+                    else:
+                        self._missed(agent_id, leg, start, task.result().cause)
+        except CallGone:
+            for task, (agent_id, leg) in legs.items():
+                task.cancel()
+                await self._release(agent_id, leg, "caller_gone")
+            raise
+        for task in pending:
+            task.cancel()
+            agent_id, leg = legs[task]
+            if winner is None:
+                await leg.hangup()
+                self._missed(agent_id, leg, start, None)
+            else:
+                await self._release(agent_id, leg, "other_answered")
+        if winner is None:
+            # back to the head of the line: same arrival time, so it goes first again
+            if self.waiting is not None:
+                svc.router.add_call(self.waiting)
+            svc.kick()
+            return None
+        return winner[0], winner[1], round(svc.clock.monotonic() - start, 3)
+
+    def _missed(self, agent_id: str, leg: Leg, start: float, cause: int | None) -> None:
+        svc = self.service
+        self.call.record(
+            EventKind.AGENT_NO_ANSWER,
+            {
+                "queue": self.queue,
+                "entry": self.entry,
+                "agent_id": agent_id,
+                "leg_id": leg.leg_id,
+                "ring_s": round(svc.clock.monotonic() - start, 3),
+                "cause": cause,
+            },
+        )
+        svc.agent_missed(agent_id)
+
+    async def _release(self, agent_id: str, leg: Leg, reason: str) -> None:
+        await leg.hangup()
+        self.call.record(
+            EventKind.AGENT_RELEASED,
+            {
+                "queue": self.queue,
+                "entry": self.entry,
+                "agent_id": agent_id,
+                "leg_id": leg.leg_id,
+                "reason": reason,
+            },
+        )
+        self.service.agent_released(agent_id)
+
+    # ------------------------------------------------------------------------------- connected
+    async def _connected(self, agent_id: str, leg: Leg, ring_s: float) -> tuple[str, str | None]:
+        svc = self.service
+        agent = svc.desk.get(agent_id)
+        svc.desk.change(agent, AgentState.ON_CALL)
+        settings = svc.queue_settings(self.queue)
+        if settings.whisper:
+            # the agent hanging up during the whisper is handled as the agent leaving, below
+            with contextlib.suppress(CallGone):
+                await leg.play([await svc.render(settings.whisper)])
+        wait_s = self.waited()
+        bridge_id = f"ccapp-{self.call_id}-{self.entry}"
+        await self._stop_watch()
+        await svc.tel.stop_moh(self.caller_channel)
+        await svc.tel.bridge(bridge_id, [self.caller_channel, leg.leg_id])
+        self._left("answered", agent_id)
+        self.call.record(
+            EventKind.AGENT_CONNECTED,
+            {
+                "queue": self.queue,
+                "entry": self.entry,
+                "agent_id": agent_id,
+                "leg_id": leg.leg_id,
+                "wait_s": wait_s,
+                "ring_s": ring_s,
+                "bridge_id": bridge_id,
+            },
+        )
+        svc.waits.record_wait(self.queue, wait_s)
+        await svc.recordings.connected(
+            self.call, self.caller_channel, self.queue, agent_id, settings.recording
+        )
+        self.talk = Talk(self, bridge_id, Party(agent_id, leg, svc.clock.monotonic()))
+        try:
+            return await self.talk.run()
+        finally:
+            self.talk = None
+
+    # ------------------------------------------------------------------------------- API
+    async def request(self, request: TransferRequest) -> Any:
+        if self.talk is None:
+            raise NotPermitted("the call is not connected to an agent")
+        self.signals.put_nowait(request)
+        return await request.reply
