@@ -7,13 +7,12 @@ purge finds again (its file already gone, which is fine) — never a file nobody
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ccapp.errors import CcappError
 from ccapp.recording.store import RecordingStore
@@ -25,36 +24,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class ExpiredRecording(Protocol):
-    """A row of ``expired_recordings``."""
-
-    @property
-    def recording_id(self) -> str: ...
-
-    @property
-    def path(self) -> str | None: ...
-
-
 class RecordingQueries(Protocol):
-    """The storage functions purge uses (``ccapp.storage.acd_queries``)."""
+    """The storage functions purge uses; ``ccapp.storage.acd_queries`` is the real one. Rows carry
+    at least ``recording_id`` and ``path`` (the store path `RecordingStore.collect` returned)."""
 
-    async def expired_recordings(self, db: Database, before: datetime) -> Sequence[ExpiredRecording]: ...
+    async def expired_recordings(self, db: Database, before: datetime) -> Sequence[Mapping[str, Any]]: ...
 
-    async def mark_recording_deleted(self, db: Database, recording_id: str, at: datetime) -> None: ...
-
-
-class _AcdQueries:
-    """`RecordingQueries` backed by ``ccapp.storage.acd_queries``, imported when first used."""
-
-    def __init__(self) -> None:
-        self._module = importlib.import_module("ccapp.storage.acd_queries")
-
-    async def expired_recordings(self, db: Database, before: datetime) -> Sequence[ExpiredRecording]:
-        rows: Sequence[ExpiredRecording] = await self._module.expired_recordings(db, before)
-        return rows
-
-    async def mark_recording_deleted(self, db: Database, recording_id: str, at: datetime) -> None:
-        await self._module.mark_recording_deleted(db, recording_id, at)
+    async def mark_recording_deleted(self, db: Database, recording_id: str, at: datetime) -> bool: ...
 
 
 async def purge_expired(
@@ -65,30 +41,38 @@ async def purge_expired(
     *,
     queries: RecordingQueries | None = None,
 ) -> int:
-    """Delete the files of recordings stored before ``now - retention_days`` and mark their rows
-    deleted; how many rows were purged. A file already gone is fine; a file that cannot be
-    deleted (or a saved path outside the store) is logged and its row left for the next run."""
+    """Delete the files of recordings started before ``now - retention_days`` and mark their rows
+    deleted at ``now``; how many rows this run marked. A file already gone is fine; a file that
+    cannot be deleted (or a saved path outside the store) is logged and its row left for the
+    next run."""
     if retention_days < 1:
         raise ValueError("retention_days must be at least 1")
-    queries = queries or _AcdQueries()
+    if queries is None:
+        from ccapp.storage import acd_queries
+
+        queries = acd_queries
     before = now - timedelta(days=retention_days)
     purged = 0
     for row in await queries.expired_recordings(db, before):
-        if row.path:
+        recording_id = str(row["recording_id"])
+        path = row.get("path")
+        if path:
             try:
-                store.delete(Path(row.path))
+                store.delete(Path(path))
             except (ValueError, OSError) as exc:
-                log.error("recording %s not purged: %s", row.recording_id, exc)
+                log.error("recording %s not purged: %s", recording_id, exc)
                 continue
-        await queries.mark_recording_deleted(db, row.recording_id, now)
-        purged += 1
+        if await queries.mark_recording_deleted(db, recording_id, now):
+            purged += 1
     if purged:
-        log.info("purged %d recordings stored before %s", purged, before.isoformat())
+        log.info("purged %d recordings started before %s", purged, before.isoformat())
     return purged
 
 
 async def purge_command(settings: Settings, now: datetime) -> int:
     """``ccapp recordings purge``: purge once with the configured retention; the exit status."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from ccapp.storage.db import Database
 
     rec = settings.recording
@@ -96,7 +80,7 @@ async def purge_command(settings: Settings, now: datetime) -> int:
     db = Database(settings.database.url)
     try:
         purged = await purge_expired(db, store, now, rec.retention_days)
-    except CcappError as exc:
+    except (CcappError, SQLAlchemyError, OSError) as exc:
         print(f"recordings purge failed: {exc}", file=sys.stderr)
         return 1
     finally:
