@@ -15,18 +15,26 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ccapp.acd.recording import Recordings
+from ccapp.acd.service import AcdService
+from ccapp.calls.call import Call
 from ccapp.calls.model import Via
-from ccapp.calls.router import Router
+from ccapp.calls.ports import CallControl
+from ccapp.calls.router import Router, UnknownRoute
 from ccapp.calls.service import CallService, ChannelInfo, Fallback
 from ccapp.clock import SystemClock
+from ccapp.config.acd import agents as acd_agents
+from ccapp.config.acd import queue_configs
 from ccapp.config.loader import load_settings
 from ccapp.config.settings import IvrSettings, Settings
 from ccapp.errors import CcappError, ConfigError, NotConnected
 from ccapp.ivr.first import FirstIvrSettings
-from ccapp.ivr.ports import HttpFetcher
+from ccapp.ivr.ports import HttpFetcher, QueueTarget, RecordingGate
 from ccapp.ivr.registry import TreeRegistry
 from ccapp.ivr.runtime import IvrRuntime
 from ccapp.ivr.services import BusyQueueStub, IvrServices, TransferSettings
+from ccapp.recording.source import SqlRecordings
+from ccapp.recording.store import RecordingStore
 from ccapp.speech.http import tts_routes
 from ccapp.speech.listener import is_listen_channel
 from ccapp.speech.pocketsphinx import PocketsphinxRecognizer
@@ -35,13 +43,21 @@ from ccapp.storage import Database, SqlJournal
 from ccapp.telephony.agi import AgiHandler, AgiRequest, AgiSession, DialplanTarget, FastAgiServer
 from ccapp.telephony.ami import AmiClient, AmiMessage
 from ccapp.telephony.ami.mixmonitor import MixMonitorGate
+from ccapp.telephony.ami.recorder import AmiCallRecorder
 from ccapp.telephony.ari import AriApp, AriCallControl, AriClient, AriEventStream
+from ccapp.telephony.ari.acd import LEG_ARG, AriAcdTelephony
 from ccapp.telephony.ari.events import AriEvent, ChannelDestroyed, StasisStart
+from ccapp.web.acd_api import add_acd_routes
 from ccapp.web.admin import add_admin_routes
+from ccapp.web.auth import TokenTable
 from ccapp.web.fetcher import AiohttpFetcher
 from ccapp.web.health import make_health_app
+from ccapp.web.recordings_api import add_recording_routes
 
 log = logging.getLogger("ccapp.app")
+
+#: after ARI reconnects, how long calls that vanished get to unwind before agents are reconciled
+ACD_RECONCILE_DELAY_S = 2.0
 
 
 def build_ivr(settings: Settings, fetcher: HttpFetcher) -> IvrRuntime:
@@ -73,23 +89,35 @@ def build_ivr(settings: Settings, fetcher: HttpFetcher) -> IvrRuntime:
     return IvrRuntime(TreeRegistry(cfg.trees, cfg.schedules), with_reloadable(services, cfg), first)
 
 
-def with_reloadable(services: IvrServices, cfg: IvrSettings) -> IvrServices:
-    """``services`` with the parts a reload may change (the queue stub, transfer settings) taken from
-    ``cfg``; trees and schedules live in the `TreeRegistry`."""
+def with_reloadable(services: IvrServices, cfg: IvrSettings, queue: QueueTarget | None = None) -> IvrServices:
+    """``services`` with the parts a reload may change (transfer settings, the queue stub's prompts
+    when there is no ACD) taken from ``cfg``; trees and schedules live in the `TreeRegistry`."""
     return dataclasses.replace(
         services,
-        queue=BusyQueueStub(cfg.queue_stub_prompts),
+        queue=queue if queue is not None else BusyQueueStub(cfg.queue_stub_prompts),
         transfer=TransferSettings(cfg.transfer.context, cfg.transfer.number_dial),
     )
 
 
-def build_router(ivr: IvrRuntime) -> Router:
+def build_router(ivr: IvrRuntime, acd: AcdService | None = None) -> Router:
     """Routes by first Stasis argument / AGI path segment: ``inbound`` (ARI) and ``ivr`` (AGI) both
-    walk the IVR tree named by the next argument."""
+    walk the IVR tree named by the next argument; ``queue`` (ARI: ``Stasis(ccapp,queue,<queue>[,
+    <priority>])``) puts the call straight into an ACD queue — where a FastAGI call's queue node
+    sends it through the dialplan."""
     router = Router()
     router.add("inbound", ivr.handle)
     router.add("ivr", ivr.handle)
+    if acd is not None:
+        router.add("queue", functools.partial(queue_route, acd))
     return router
+
+
+async def queue_route(acd: AcdService, call: Call, control: CallControl, params: tuple[str, ...]) -> str:
+    if not params or not params[0]:
+        raise UnknownRoute("Stasis(ccapp,queue,<queue>): no queue given")
+    priority = int(params[1]) if len(params) > 1 and params[1].isdigit() else 0
+    await control.answer()
+    return await acd.enter(control, queue=params[0], priority=priority, variables={}, call=call)
 
 
 @dataclass
@@ -117,9 +145,6 @@ class Application:
         self.fallback = Fallback(fb.context, fb.extension, fb.priority)
         self.fetcher = AiohttpFetcher()
         self.ivr = build_ivr(s, self.fetcher)
-        service = CallService(
-            journal=journal, clock=SystemClock(), router=build_router(self.ivr), fallback=self.fallback
-        )
         client = AriClient(s.ari.url, s.ari.username, s.ari.password.get_secret_value(), s.ari.app)
         stream = AriEventStream(
             s.ari.url,
@@ -138,6 +163,41 @@ class Application:
         ami = None
         if s.ami.enabled and s.ami.username and s.ami.password:
             ami = AmiClient(s.ami.host, s.ami.port, s.ami.username, s.ami.password.get_secret_value())
+        rec = s.recording
+        #: the recording store (also serves downloads)
+        self.store = RecordingStore(
+            rec.dir,
+            rec.asterisk_dir,
+            rec.fetch,
+            client.recordings if rec.fetch == "ari" else None,
+            asterisk_root=rec.asterisk_root,
+        )
+        #: tokens and roles of the HTTP API
+        self.tokens = TokenTable.from_settings(s)
+        self.acd: AcdService | None = None
+        self.acd_tel: AriAcdTelephony | None = None
+        if s.queues:
+            self.acd_tel = AriAcdTelephony(ari)
+            recorder = AmiCallRecorder(ami, rec.asterisk_dir) if ami is not None else None
+            self.acd = AcdService(
+                queues=s.queues,
+                configs=queue_configs(s),
+                agents=acd_agents(s),
+                settings=s.acd,
+                journal=journal,
+                clock=SystemClock(),
+                tel=self.acd_tel,
+                recordings=Recordings(recorder, SystemClock(), self.store.collect),
+                prompts=self.ivr.services.prompts,
+                number_dial=s.ivr.transfer.number_dial,
+            )
+            self.ivr.services = with_reloadable(self.ivr.services, s.ivr, self.acd)
+        service = CallService(
+            journal=journal,
+            clock=SystemClock(),
+            router=build_router(self.ivr, self.acd),
+            fallback=self.fallback,
+        )
         agi = None
         if s.agi.enabled:
             agi = FastAgiServer(
@@ -147,8 +207,15 @@ class Application:
                 fallback=DialplanTarget(fb.context, fb.extension, fb.priority),
             )
         if ami is not None:
-            # a MixMonitor started by the dialplan is muted while callers type sensitive digits
-            self.ivr.recording_gate = functools.partial(MixMonitorGate, ami)
+            # ccapp's own recording of the call, or else a MixMonitor started by the dialplan, is
+            # muted while callers type sensitive digits
+            acd = self.acd
+
+            def gate(channel: str, call_id: str) -> RecordingGate:
+                fallback = MixMonitorGate(ami, channel)
+                return acd.recordings.gate(call_id, fallback) if acd is not None else fallback
+
+            self.ivr.recording_gate = gate
         self.c = Components(db, journal, service, ari, ami, agi, time.monotonic())
         self._stop = asyncio.Event()
         #: set once every listener is up (tests and embedders wait on it)
@@ -162,6 +229,11 @@ class Application:
         ch = event.channel
         if is_listen_channel(ch.id):
             return  # a snoop or external-media channel of a speech node: part of a call already running
+        if event.args and event.args[0] == LEG_ARG:
+            # a leg the ACD dialled whose dial ccapp no longer follows (e.g. from before a restart)
+            log.warning("stray ACD leg %s; hanging up", ch.name)
+            await self.c.ari.client.channels.hangup(ch.id)
+            return
         control.listen_host = self.settings.ivr.speech.rtp_host
         info = ChannelInfo(ch.id, ch.name, ch.caller_number or None, ch.caller_name or None, ch.exten)
 
@@ -176,6 +248,10 @@ class Application:
     async def _on_ari_event(self, event: AriEvent) -> None:
         if isinstance(event, ChannelDestroyed):
             self.c.service.channel_ended(event.channel.id, event.cause, event.cause_txt)
+            if self.acd is not None:
+                self.c.service.spawn(
+                    self.acd.recordings.channel_ended(event.channel.id), name=f"recording-{event.channel.id}"
+                )
 
     async def _on_ari_reconnect(self, live: set[str]) -> None:
         if self.ari_disconnected_at is not None:
@@ -185,6 +261,16 @@ class Application:
         lost = self.c.service.channels_vanished(live, Via.ARI)
         if lost:
             log.warning("%d call(s) vanished while ARI was down; records closed as lost", len(lost))
+        if self.acd is not None:
+            self.c.service.spawn(self._reconcile_acd(), name="acd-reconcile")
+
+    async def _reconcile_acd(self) -> None:
+        """Once the calls that vanished have unwound, free agents still marked busy with them."""
+        await asyncio.sleep(ACD_RECONCILE_DELAY_S)
+        if self.acd is not None:
+            fixed = self.acd.reconcile()
+            if fixed:
+                log.warning("agents freed after reconnect: %s", ", ".join(fixed))
 
     async def _on_ari_disconnect(self) -> None:
         if self.ari_disconnected_at is None:
@@ -256,6 +342,11 @@ class Application:
         }
         values.update({f"calls_{k}_total": v for k, v in c.service.stats.items()})
         values.update({f"journal_{k}_total": v for k, v in c.journal.stats.items()})
+        if self.acd is not None:
+            values["acd_calls_waiting"] = len(self.acd.router)
+            for agent in self.acd.desk.agents.values():
+                key = f"acd_agents_{agent.state.value}"
+                values[key] = values.get(key, 0) + 1
         if self.last_reconnect_s is not None:
             values["ari_last_reconnect_seconds"] = self.last_reconnect_s
         return values
@@ -281,7 +372,12 @@ class Application:
                 log.error("reload rejected, trees unchanged: %s", problem)
             return False, exc.problems
         cfg = fresh.ivr
-        self.ivr.services = with_reloadable(self.ivr.services, cfg)
+        try:
+            tokens = TokenTable.from_settings(fresh)
+        except ConfigError as exc:
+            return False, exc.problems
+        self.tokens.replace(tokens)
+        self.ivr.services = with_reloadable(self.ivr.services, cfg, self.acd)
         report = self.ivr.registry.replace(cfg.trees, cfg.schedules)
         log.info("IVR trees reloaded (%s)", report)
         return True, [str(report)]
@@ -296,12 +392,17 @@ class Application:
             self._ami_task = asyncio.create_task(self._keep_ami(c.ami), name="ami-connect")
         if c.agi is not None:
             await c.agi.start()
+        if self.acd is not None:
+            self.acd.start()
         recognizer = self.ivr.services.recognizer
         if isinstance(recognizer, PocketsphinxRecognizer):
             await asyncio.to_thread(recognizer.warm_up)  # the first speech call should not wait for it
         health = make_health_app({"asterisk": self._ari_ready, "database": self._db_ready}, self.metrics)
         token = s.http.admin_token.get_secret_value() if s.http.admin_token else None
         add_admin_routes(health, token=token, reload=self.reload_trees, trees=self.ivr.registry.versions)
+        if self.acd is not None:
+            add_acd_routes(health, self.acd, self.tokens)
+        add_recording_routes(health, SqlRecordings(c.db, self.store), self.tokens)
         store = self.ivr.services.prompts
         if s.ivr.tts.delivery == "http" and isinstance(store, EspeakPromptStore):
             health.add_routes(tts_routes(store.cache_dir))
@@ -327,6 +428,10 @@ class Application:
         finally:
             log.info("stopping: no new calls; %d in progress", len(c.service.active))
             await c.service.drain(s.shutdown.grace_s)
+            if self.acd is not None:
+                await self.acd.stop()
+            if self.acd_tel is not None:
+                await self.acd_tel.close()
             if c.agi is not None:
                 await c.agi.stop(grace=2.0)
             await c.ari.stop()

@@ -374,6 +374,9 @@ class RecordingSettings(_Section):
     #: ``shared``: ccapp can read ``asterisk_dir`` (same host or a shared volume), ``ari``: fetch each
     #: file over ARI (Asterisk on another host)
     fetch: Literal["shared", "ari"] = "shared"
+    #: with ``fetch: shared``, where Asterisk's ``/`` is on ccapp's file system when it differs (a
+    #: chroot, a mounted volume): the files are read at ``<asterisk_root>/<asterisk_dir>``
+    asterisk_root: Path | None = None
     #: recordings older than this are deleted by ``ccapp recordings purge`` (and daily by ``ccapp run``)
     retention_days: Annotated[int, Field(strict=True, ge=1)] = 90
 

@@ -28,12 +28,12 @@ class IvrRuntime:
         registry: TreeRegistry,
         services: IvrServices,
         first: FirstIvrSettings,
-        recording_gate: Callable[[str], RecordingGate] | None = None,
+        recording_gate: Callable[[str, str], RecordingGate] | None = None,
     ) -> None:
         self.registry = registry
         self.services = services
         self.first = first
-        #: builds the gate that pauses a channel's recording (by channel name) during sensitive input
+        #: builds the gate that pauses a call's recording (channel name, call id) during sensitive input
         self.recording_gate = recording_gate
 
     async def handle(self, call: Call, control: CallControl, params: tuple[str, ...]) -> str:
@@ -49,7 +49,7 @@ class IvrRuntime:
         services = dataclasses.replace(self.services, schedules=self.registry.schedules)
         if self.recording_gate is not None and call.legs:
             channel = next(iter(call.legs.values())).channel
-            services.recording = self.recording_gate(channel)
+            services.recording = self.recording_gate(channel, call.call_id)
         await control.answer()
         session = IvrSession(
             call=call,
