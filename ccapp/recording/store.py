@@ -37,7 +37,7 @@ Sleep = Callable[[float], Awaitable[None]]
 class RecordingMissing(CcappError):
     """A recording is not in the store, or Asterisk's file never appeared (finished) in time."""
 
-    error_id = "recording_missing"
+    error_id = "recording_file_missing"
 
 
 class StoredRecordings(Protocol):
