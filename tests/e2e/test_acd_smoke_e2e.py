@@ -1,0 +1,63 @@
+"""Smoke: one Local caller through a queue to a Local agent that answers, on the real Asterisk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.acd_support import (
+    acd_config,
+    agent_phone,
+    agent_states,
+    call_events,
+    call_id_of,
+    flushed,
+    login,
+    originate_local_caller,
+    queue_calls,
+    wait_agent_state,
+)
+from tests.e2e.conftest import StartCcapp, settle
+
+pytestmark = pytest.mark.asterisk
+
+
+async def test_a_local_caller_reaches_a_ready_agent(
+    start_ccapp: StartCcapp, sqlite_url: str, tmp_path: Path
+) -> None:
+    config = acd_config(
+        tmp_path,
+        queues={"sales": {"skills": {"sales": 1}, "wrap_up_s": 1, "ring_timeout_s": 5}},
+        agents={"a1": {"endpoint": agent_phone("answer-3"), "skills": {"sales": 2}, "queues": ["sales"]}},
+        trees={
+            "smoke": {
+                "start": "q",
+                "nodes": {"q": {"type": "queue", "queue": "sales", "next": "bye"}, "bye": {"type": "hangup"}},
+            }
+        },
+    )
+    app = await start_ccapp(sqlite_url, config=config)
+    await login(app, "a1")
+    channel = await originate_local_caller(app, "smoke", "stay")
+    await wait_agent_state(app, "a1", "on_call", timeout=15)
+    await wait_agent_state(app, "a1", "wrap_up", timeout=15)
+    await wait_agent_state(app, "a1", "ready", timeout=5)
+    await settle(app, 1)
+    call_id = await call_id_of(app, channel)
+    rows = await queue_calls(await flushed(app), call_id)
+    assert rows[0]["outcome"] == "answered", rows
+    assert rows[0]["agent_id"] == "a1"
+    kinds = [kind for kind, _ in await call_events(app.settings.database.url, call_id)]
+    acd = [k for k in kinds if k.startswith(("queue.", "agent."))]
+    assert acd == ["queue.entered", "agent.offered", "queue.left", "agent.connected", "agent.disconnected"]
+    assert kinds[-1] == "call.ended"
+    states = [(r["from_state"], r["to_state"]) for r in await agent_states(app.settings.database.url, "a1")]
+    assert states == [
+        ("logged_out", "ready"),
+        ("ready", "reserved"),
+        ("reserved", "ringing"),
+        ("ringing", "on_call"),
+        ("on_call", "wrap_up"),
+        ("wrap_up", "ready"),
+    ]
