@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
@@ -205,14 +206,14 @@ class RecordingStore:
         """Write ``target`` atomically: a hidden temporary file in the same directory, flushed
         to disk, then renamed over the name, so a reader never sees half a recording."""
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
         try:
             with os.fdopen(fd, "wb") as out:
                 fill(out)
                 out.flush()
                 os.fsync(out.fileno())
-            os.chmod(tmp, FILE_MODE)  # the umask may have narrowed it; never widened
+            os.chmod(tmp, FILE_MODE)  # exactly 0640, whatever ccapp's umask is
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
