@@ -8,7 +8,9 @@ here is replay-safe in the same way as the CDR projection:
   ``ON CONFLICT DO NOTHING`` on the event's own key;
 - `queue_calls` and `recordings` rows are upserts: *first* columns keep the stored value
   (``COALESCE(old, new)``), *last* columns take the new one when it has one (``COALESCE(new, old)``),
-  *counts* add the batch's count, and ``callback`` is ``old OR new``.
+  *counts* add the batch's count, *sums* add the batch's total (NULL until a value arrives: talk and
+  hold times of every agent who had the entry, e.g. before and after an attended transfer), and
+  ``callback`` is ``old OR new``.
 
 Agent streams (``agent:<agent_id>:<session>``) are not calls: their ``agent.state`` events become
 `agent_states` rows and nothing else.
@@ -39,14 +41,25 @@ dispositions_table: Table = Base.metadata.tables["dispositions"]
 calls_table: Table = Base.metadata.tables["calls"]
 
 QUEUE_FIRST = ("queue", "priority", "entered_at", "agent_id", "connected_at")
-QUEUE_LAST = ("left_at", "outcome", "target", "wait_s", "disconnected_at", "ring_s", "talk_s", "hold_s")
+QUEUE_LAST = ("left_at", "outcome", "target", "wait_s", "disconnected_at", "ring_s")
 QUEUE_COUNTS = ("offered_count", "no_answer_count")
+QUEUE_SUMS = ("talk_s", "hold_s")
 RECORDING_FIRST = ("call_id", "queue", "agent_id", "name", "policy", "started_at")
 RECORDING_LAST = ("ended_at", "duration_s", "paused_s", "paused_spans", "path", "size_bytes")
-#: (first, last, counts) columns of each upserted table.
-Merge = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
-QUEUE_MERGE: Merge = (QUEUE_FIRST, QUEUE_LAST, QUEUE_COUNTS)
-RECORDING_MERGE: Merge = (RECORDING_FIRST, RECORDING_LAST, ())
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """The merge rule of each column an upsert writes (see the module docstring)."""
+
+    first: tuple[str, ...]
+    last: tuple[str, ...]
+    counts: tuple[str, ...] = ()
+    sums: tuple[str, ...] = ()
+
+
+QUEUE_MERGE = Merge(QUEUE_FIRST, QUEUE_LAST, QUEUE_COUNTS, QUEUE_SUMS)
+RECORDING_MERGE = Merge(RECORDING_FIRST, RECORDING_LAST)
 
 #: Queue entry assumed when an event does not number it (a call's first entry).
 DEFAULT_ENTRY = 1
@@ -98,11 +111,9 @@ def agent_of_stream(stream_id: str) -> str:
 
 @dataclass(slots=True)
 class _Row:
-    """One upserted row's values gathered from a batch: first/last columns and counters."""
+    """One upserted row's values gathered from a batch with its table's `Merge` rules."""
 
-    first: tuple[str, ...]
-    last: tuple[str, ...]
-    counts: tuple[str, ...] = ()
+    merge: Merge
     values: dict[str, Any] = field(default_factory=dict)
 
     def set_first(self, column: str, value: Any) -> None:
@@ -116,10 +127,15 @@ class _Row:
     def bump(self, column: str) -> None:
         self.values[column] = self.values.get(column, 0) + 1
 
+    def add_to(self, column: str, value: float | None) -> None:
+        if value is not None:
+            self.values[column] = (self.values.get(column) or 0.0) + value
+
     def row(self, key: dict[str, Any], **extra: Any) -> dict[str, Any]:
         # executemany needs the same keys in every row; None means "no news" to the merge rules.
-        row = key | {c: self.values.get(c) for c in (*self.first, *self.last)}
-        return row | {c: self.values.get(c, 0) for c in self.counts} | extra
+        m = self.merge
+        row = key | {c: self.values.get(c) for c in (*m.first, *m.last, *m.sums)}
+        return row | {c: self.values.get(c, 0) for c in m.counts} | extra
 
 
 class AcdProjection:
@@ -135,7 +151,7 @@ class AcdProjection:
 
     def _entry(self, rec: Record) -> _Row:
         entry = _int(rec.data.get("entry")) or DEFAULT_ENTRY
-        row = self.queue_calls.setdefault((rec.call_id, entry), _Row(QUEUE_FIRST, QUEUE_LAST, QUEUE_COUNTS))
+        row = self.queue_calls.setdefault((rec.call_id, entry), _Row(QUEUE_MERGE))
         row.set_first("queue", _text(rec.data.get("queue")))
         return row
 
@@ -143,7 +159,7 @@ class AcdProjection:
         recording_id = _text(rec.data.get("recording_id"))
         if not recording_id:
             return None
-        row = self.recordings.setdefault(recording_id, _Row(RECORDING_FIRST, RECORDING_LAST))
+        row = self.recordings.setdefault(recording_id, _Row(RECORDING_MERGE))
         row.set_first("call_id", rec.call_id)
         return row
 
@@ -188,14 +204,13 @@ class AcdProjection:
             row = self._entry(rec)
             row.set_first("agent_id", _text(data.get("agent_id")))
             row.set_first("connected_at", rec.at)
-            # queue.left (later in the call) overrides this wait when it carries one.
-            row.set_last("wait_s", _float(data.get("wait_s")))
+            # The wait is queue.left's: a callback connects long after its entry left the queue.
             row.set_last("ring_s", _float(data.get("ring_s")))
         elif kind == EventKind.AGENT_DISCONNECTED:
             row = self._entry(rec)
             row.set_last("disconnected_at", rec.at)
-            row.set_last("talk_s", _float(data.get("talk_s")))
-            row.set_last("hold_s", _float(data.get("hold_s")))
+            row.add_to("talk_s", _float(data.get("talk_s")))
+            row.add_to("hold_s", _float(data.get("hold_s")))
         elif kind == EventKind.CALLBACK_REQUESTED:
             self._entry(rec)
             self.callbacks.add((rec.call_id, _int(data.get("entry")) or DEFAULT_ENTRY))
@@ -228,6 +243,7 @@ class AcdProjection:
     def _add_transfer(self, rec: Record) -> None:
         data = rec.data
         target, expected = _text(data.get("target")), _text(data.get("expected"))
+        target_type = _text(data.get("target_type"))
         self.transfers.append(
             {
                 "call_id": rec.call_id,
@@ -235,13 +251,13 @@ class AcdProjection:
                 "at": rec.at,
                 "kind": _text(data.get("kind")),
                 "by_agent": _text(data.get("by_agent")),
-                "target_type": _text(data.get("target_type")),
+                "target_type": target_type,
                 "target": target,
                 "topic": _text(data.get("topic")),
                 "expected": expected,
                 "outcome": _text(data.get("outcome")),
                 # No escalation rule for the topic: the transfer is neither right nor wrong.
-                "correct": None if expected is None else target == expected,
+                "correct": None if expected is None else expected in (target, f"{target_type}:{target}"),
             }
         )
 
@@ -283,12 +299,13 @@ async def _upsert(
 ) -> None:
     if not rows:
         return
-    first, last, counts = merge
     stmt = insert_for(table)
     new = stmt.excluded
-    set_: dict[str, Any] = {c: func.coalesce(table.c[c], new[c]) for c in first}
-    set_ |= {c: func.coalesce(new[c], table.c[c]) for c in last}
-    set_ |= {c: table.c[c] + new[c] for c in counts}
+    set_: dict[str, Any] = {c: func.coalesce(table.c[c], new[c]) for c in merge.first}
+    set_ |= {c: func.coalesce(new[c], table.c[c]) for c in merge.last}
+    set_ |= {c: table.c[c] + new[c] for c in merge.counts}
+    # old + new is NULL when either is: then whichever one is known
+    set_ |= {c: func.coalesce(table.c[c] + new[c], new[c], table.c[c]) for c in merge.sums}
     if "callback" in table.c:
         set_["callback"] = or_(table.c.callback, new.callback)
     await conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=set_), rows)

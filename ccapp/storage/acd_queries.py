@@ -166,9 +166,11 @@ async def queue_summary(
     - ``service_level`` = answered within T / offered; ``sl2`` is app_queue's SL2 for comparison:
       (answered within T + abandoned within T) / (answered + all abandoned);
     - ``asa_s`` = mean wait of answered entries; ``abandon_rate`` = abandoned / offered;
-    - ``handled``: answered entries whose agent has hung up (talk time known); ``aht_s`` = mean of
-      talk + hold + wrap-up over them. Wrap-up is the time from the agent's ``wrap_up`` state row for
-      that call to the agent's next state row; a wrap-up still running counts as 0.
+    - ``handled``: entries connected to an agent (answered, or a callback that reached the caller)
+      whose talk is over (talk time known); ``aht_s`` = mean of talk + hold + wrap-up over them
+      (talk and hold of every agent who had the entry, e.g. across an attended transfer). Wrap-up
+      is the time from the connected agent's ``wrap_up`` state row for that call to the agent's
+      next state row; a wrap-up still running counts as 0.
 
     Ratios and means are None when their denominator is 0.
     """

@@ -110,12 +110,57 @@ async def test_a_callback_flag_survives_later_batches_of_the_same_entry(db: Data
     assert row["callback"] is True
 
 
+async def test_an_attended_transfer_adds_both_agents_talk_to_the_entry(db: Database) -> None:
+    e = {"queue": "sales", "entry": 1}
+    transferred = (
+        Stream("x2")
+        .add(0, EventKind.QUEUE_ENTERED, **e)
+        .add(4, EventKind.QUEUE_LEFT, **e, reason="answered", wait_s=4)
+        .add(4, EventKind.AGENT_CONNECTED, **e, agent_id="a1", wait_s=4, ring_s=2)
+        .add(34, EventKind.AGENT_DISCONNECTED, **e, agent_id="a1", talk_s=25, hold_s=5, by="transfer")
+        .add(54, EventKind.AGENT_DISCONNECTED, **e, agent_id="a3", talk_s=20, hold_s=0, by="caller")
+    )
+    await store(db, transferred.records[:4])
+    await store(db, transferred.records)
+
+    [row] = await queue_call_rows(db, call_id="x2")
+    assert (row["agent_id"], row["talk_s"], row["hold_s"], row["disconnected_at"]) == (
+        "a1",
+        45.0,
+        5.0,
+        at(54),
+    )
+
+
+async def test_a_callback_connected_later_keeps_the_queue_wait(db: Database) -> None:
+    e = {"queue": "sales", "entry": 1}
+    callback = (
+        Stream("x3")
+        .add(0, EventKind.QUEUE_ENTERED, **e)
+        .add(30, EventKind.CALLBACK_REQUESTED, **e, number="+15550009")
+        .add(31, EventKind.QUEUE_LEFT, **e, reason="callback", wait_s=31, target="callback")
+        .add(200, EventKind.CALLBACK_DIALLED, **e, agent_id="a1", number="+15550009", answered=True)
+        .add(205, EventKind.AGENT_CONNECTED, **e, agent_id="a1", wait_s=205, ring_s=5)
+        .add(265, EventKind.AGENT_DISCONNECTED, **e, agent_id="a1", talk_s=60, hold_s=0)
+    )
+    await store(db, callback.records)
+
+    [row] = await queue_call_rows(db, call_id="x3")
+    assert (row["outcome"], row["callback"], row["wait_s"], row["agent_id"], row["talk_s"]) == (
+        "callback",
+        True,
+        31.0,
+        "a1",
+        60.0,
+    )
+
+
 async def test_transfers_are_correct_incorrect_or_unjudged(db: Database) -> None:
     await store(db, all_records())
 
     rows = await transfer_rows(db)
     assert [(r["call_id"], r["target"], r["expected"], r["correct"]) for r in rows] == [
-        ("c1", "support", "support", True),
+        ("c1", "support", "queue:support", True),
         ("c4", "+15559999", None, None),
         ("c5", "sales", "billing", False),
     ]

@@ -99,7 +99,7 @@ def scenario() -> list[Stream]:
             target_type="queue",
             target="support",
             topic="billing",
-            expected="support",
+            expected="queue:support",
             outcome="completed",
         )
         .add(
