@@ -18,7 +18,7 @@ from aiohttp import web
 from ccapp.acd.recording import Recordings
 from ccapp.acd.service import AcdService
 from ccapp.calls.call import Call
-from ccapp.calls.model import Via
+from ccapp.calls.model import EventKind, Via
 from ccapp.calls.ports import CallControl
 from ccapp.calls.router import Router, UnknownRoute
 from ccapp.calls.service import CallService, ChannelInfo, Fallback
@@ -116,6 +116,9 @@ async def queue_route(acd: AcdService, call: Call, control: CallControl, params:
     if not params or not params[0]:
         raise UnknownRoute("Stasis(ccapp,queue,<queue>): no queue given")
     priority = int(params[1]) if len(params) > 1 and params[1].isdigit() else 0
+    if len(params) > 2 and params[2]:
+        # the FastAGI call whose queue node sent it here: its record continues in this one
+        call.record(EventKind.VARIABLE, {"name": "previous_call_id", "value": params[2]})
     await control.answer()
     return await acd.enter(control, queue=params[0], priority=priority, variables={}, call=call)
 

@@ -158,6 +158,10 @@ class AcdService:
             raise NotPermitted(f"no queue {queue!r}")
         return settings
 
+    def staffed(self, queue: str) -> bool:
+        """True if any agent of ``queue`` is logged in (ready, busy or not ready)."""
+        return any(a.state is not S.LOGGED_OUT for a in self.desk.in_queue(queue))
+
     def overflow_of(self, queue: str) -> str | None:
         return self.router.queues[queue].overflow
 

@@ -86,8 +86,9 @@ class QueueSession:
         settings = svc.queue_settings(queue)
         self.queue = queue
         self._enter(queue)
-        if svc.router.is_full(queue) and self.waiting is not None:
-            svc.router.remove_call(self.call_id)
+        if settings.leave_when_empty and not svc.staffed(queue):
+            return await self._overflow("no_agents", settings.empty_prompts)
+        if svc.router.is_full(queue):
             return await self._overflow("full")
         svc.router.add_call(self.waiting)  # type: ignore[arg-type]
         if (
@@ -239,13 +240,17 @@ class QueueSession:
             with contextlib.suppress(asyncio.CancelledError, CallGone, Exception):
                 await watch
 
-    async def _overflow(self, why: str) -> tuple[str, str | None]:
+    async def _overflow(self, why: str, prompts: list[str] | None = None) -> tuple[str, str | None]:
+        """The call leaves the queue (``why``: max_wait, full, no_agents) for the overflow target;
+        without one it goes back to the IVR after ``prompts``."""
         svc = self.service
         target = svc.overflow_of(self.queue)
         reason = "callback" if target == "callback" else "overflow" if target else why
         self._left(reason, target)
         await svc.tel.stop_moh(self.caller_channel)
         if target is None:
+            if prompts:
+                await self.control.play(prompts)
             return why, None
         if target.startswith("queue:"):
             return "overflow", target[6:]

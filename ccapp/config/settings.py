@@ -331,6 +331,10 @@ class QueueSettings(_Section):
     callback_key: Annotated[str, Field(pattern=r"^[0-9*#]$")] | None = None
     #: played to the agent alone when they answer, before the caller is connected
     whisper: str | None = None
+    #: when no agent of the queue is logged in, a call does not wait: it hears ``empty_prompts`` and
+    #: goes to the overflow (or back to the IVR queue node's ``next``); false: it waits anyway
+    leave_when_empty: bool = True
+    empty_prompts: list[SoundName] = Field(default_factory=lambda: ["queue-periodic-announce"])
 
     @field_validator("overflow")
     @classmethod

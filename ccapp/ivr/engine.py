@@ -25,7 +25,7 @@ from ccapp.calls.model import EventKind
 from ccapp.calls.ports import CallControl
 from ccapp.errors import CallGone, CcappError, FetchError
 from ccapp.ivr.ports import SpeechCapture
-from ccapp.ivr.services import IvrServices
+from ccapp.ivr.services import QUEUE_VIA_DIALPLAN, IvrServices
 from ccapp.ivr.tree import (
     TEMPLATE_REF,
     CollectNode,
@@ -394,7 +394,7 @@ class IvrSession:
         # The caller is still on the line (a hang-up raises CallGone): the agent left first, the
         # queue gave up (max wait without overflow) or a callback was booked; ``next`` goes on
         # (a post-call survey, a payment step, a goodbye).
-        if node.next is not None:
+        if node.next is not None and outcome != QUEUE_VIA_DIALPLAN:
             return node.next
         return _Exit("queue", node.queue)
 

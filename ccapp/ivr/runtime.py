@@ -8,13 +8,14 @@ import logging
 from collections.abc import Callable
 
 from ccapp.calls.call import Call
+from ccapp.calls.model import Via
 from ccapp.calls.ports import CallControl
 from ccapp.calls.router import UnknownRoute
 from ccapp.ivr.engine import IvrSession
 from ccapp.ivr.first import FirstIvrSettings, run_first_ivr
 from ccapp.ivr.ports import RecordingGate
 from ccapp.ivr.registry import TreeRegistry
-from ccapp.ivr.services import IvrServices
+from ccapp.ivr.services import BusyQueueStub, DialplanQueueHandoff, IvrServices
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class IvrRuntime:
             )
         # the schedules in force when the call started stay with it, like its tree
         services = dataclasses.replace(self.services, schedules=self.registry.schedules)
+        if call.via is Via.AGI and not isinstance(services.queue, BusyQueueStub):
+            services.queue = DialplanQueueHandoff()
         if self.recording_gate is not None and call.legs:
             channel = next(iter(call.legs.values())).channel
             services.recording = self.recording_gate(channel, call.call_id)

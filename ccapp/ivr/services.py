@@ -36,6 +36,24 @@ class BusyQueueStub:
         return "queue_stub_busy"
 
 
+#: the queue outcome of a FastAGI call handed to the dialplan for its queue: the tree ends there
+QUEUE_VIA_DIALPLAN = "queue_via_dialplan"
+
+
+class DialplanQueueHandoff:
+    """The queue target of FastAGI calls: the ACD needs ARI (bridges, music, snoop), so the call's
+    queue is set on the channel and the tree ends; the dialplan continues into
+    ``Stasis(ccapp,queue,${CCAPP_QUEUE},${CCAPP_QUEUE_PRIORITY},${CCAPP_CALL_ID})``."""
+
+    async def enter(
+        self, control: Any, *, queue: str, priority: int, variables: Mapping[str, str], call: Any
+    ) -> str:
+        await control.set_variable("CCAPP_QUEUE", queue)
+        await control.set_variable("CCAPP_QUEUE_PRIORITY", str(priority))
+        await control.set_variable("CCAPP_CALL_ID", str(getattr(call, "call_id", "")))
+        return QUEUE_VIA_DIALPLAN
+
+
 class NoRecording:
     """No call recording to pause (recording policy lands with ACD)."""
 

@@ -107,10 +107,12 @@ async def app(start_ccapp: StartCcapp, sqlite_url: str, config: Path) -> Applica
     return await start_ccapp(sqlite_url, config=config)
 
 
-async def test_sales_key_during_the_welcome_barges_in_reaches_the_queue_stub_and_hangs_up(
+async def test_sales_key_during_the_welcome_barges_in_reaches_the_unstaffed_queue_and_hangs_up(
     app: Application, tmp_path: Path
 ) -> None:
-    # 1 during the welcome (barge-in, kept for the menu), 2 in the queue-busy menu after the queue stub
+    # 1 during the welcome (barge-in, kept for the menu), 2 in the queue-busy menu after the queue: no
+    # agent is logged in, so sales overflows to support, which plays "all representatives are busy"
+    # (7.8 s) and gives the call back
     call = await one_call(app, tmp_path, "w1200 1 w13000 2")
     assert path_of(call) == [
         "welcome",
@@ -128,7 +130,9 @@ async def test_sales_key_during_the_welcome_barges_in_reaches_the_queue_stub_and
     queue = [
         e["data"] for e in call["events"] if e["kind"] == "variable" and e["data"]["name"] == "queue_outcome"
     ]
-    assert queue == [{"name": "queue_outcome", "value": "queue_stub_busy"}]
+    assert queue == [{"name": "queue_outcome", "value": "no_agents"}]
+    left = [(e["data"]["queue"], e["data"]["reason"]) for e in call["events"] if e["kind"] == "queue.left"]
+    assert left == [("sales", "overflow"), ("support", "no_agents")]
     assert call["outcome"] == "hangup"
 
 
