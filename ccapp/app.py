@@ -33,6 +33,7 @@ from ccapp.ivr.ports import HttpFetcher, QueueTarget, RecordingGate
 from ccapp.ivr.registry import TreeRegistry
 from ccapp.ivr.runtime import IvrRuntime
 from ccapp.ivr.services import BusyQueueStub, IvrServices, TransferSettings
+from ccapp.recording.purge import purge_expired
 from ccapp.recording.source import SqlRecordings
 from ccapp.recording.store import RecordingStore
 from ccapp.speech.http import tts_routes
@@ -58,6 +59,8 @@ log = logging.getLogger("ccapp.app")
 
 #: after ARI reconnects, how long calls that vanished get to unwind before agents are reconciled
 ACD_RECONCILE_DELAY_S = 2.0
+#: how often ``ccapp run`` deletes recordings past their retention
+PURGE_EVERY_S = 24 * 3600.0
 
 
 def build_ivr(settings: Settings, fetcher: HttpFetcher) -> IvrRuntime:
@@ -327,6 +330,19 @@ class Application:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
+    async def _purge_daily(self) -> None:
+        """Delete recordings past ``recording.retention_days``: at start, then once a day."""
+        while True:
+            try:
+                deleted = await purge_expired(
+                    self.c.db, self.store, SystemClock().now(), self.settings.recording.retention_days
+                )
+                if deleted:
+                    log.info("recordings purge: %d deleted", deleted)
+            except Exception:  # a maintenance loop: log, try again tomorrow
+                log.exception("recordings purge failed")
+            await asyncio.sleep(PURGE_EVERY_S)
+
     # ------------------------------------------------------------------ health
     async def _ari_ready(self) -> bool:
         return self.c.ari.stream.connected
@@ -397,6 +413,7 @@ class Application:
             await c.agi.start()
         if self.acd is not None:
             self.acd.start()
+        c.service.spawn(self._purge_daily(), name="recordings-purge")
         recognizer = self.ivr.services.recognizer
         if isinstance(recognizer, PocketsphinxRecognizer):
             await asyncio.to_thread(recognizer.warm_up)  # the first speech call should not wait for it

@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     calls = sub.add_parser("calls", help="print recent call records with legs and journal")
     calls.add_argument("--limit", type=int, default=10)
     calls.add_argument("--events", action="store_true", help="also print each call's journal")
+    recordings = sub.add_parser("recordings", help="call recordings")
+    rec_sub = recordings.add_subparsers(dest="recordings_command", required=True)
+    rec_sub.add_parser("purge", help="delete recordings older than recording.retention_days")
     ivr = sub.add_parser("ivr", help="IVR trees: walk one offline, report on calls")
     ivr_sub = ivr.add_subparsers(dest="ivr_command", required=True)
     _add_ivr_test(ivr_sub)
@@ -108,6 +111,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _ivr_test(settings, args)
     if args.command == "ivr" and args.ivr_command == "report":
         return _ivr_report(args, settings.database.url)
+    if args.command == "recordings":
+        from datetime import UTC, datetime
+
+        from ccapp.recording.purge import purge_command
+
+        return asyncio.run(purge_command(settings, datetime.now(UTC)))
     if args.command == "calls":
         from ccapp.report import print_calls
 
