@@ -169,8 +169,8 @@ async def queue_summary(
     - ``handled``: entries connected to an agent (answered, or a callback that reached the caller)
       whose talk is over (talk time known); ``aht_s`` = mean of talk + hold + wrap-up over them
       (talk and hold of every agent who had the entry, e.g. across an attended transfer). Wrap-up
-      is the time from the connected agent's ``wrap_up`` state row for that call to the agent's
-      next state row; a wrap-up still running counts as 0.
+      is the time from a ``wrap_up`` state row for that call (of the connected agent, or of any
+      agent working it for this queue) to that agent's next state row; one still running counts 0.
 
     Ratios and means are None when their denominator is 0.
     """
@@ -230,8 +230,9 @@ async def _wrap_up_seconds(conn: AsyncConnection, handled_entries: ColumnElement
         .where(n.c.agent_id == s.c.agent_id, or_(n.c.at > s.c.at, and_(n.c.at == s.c.at, n.c.id > s.c.id)))
         .scalar_subquery()
     )
+    # The connected agent's wrap-up, and that of agents the call was transferred to in the queue.
     of_handled_call = exists().where(
-        q.c.call_id == s.c.call_id, q.c.agent_id == s.c.agent_id, handled_entries
+        q.c.call_id == s.c.call_id, or_(q.c.agent_id == s.c.agent_id, q.c.queue == s.c.queue), handled_entries
     )
     stmt = select(s.c.at, next_at.label("next_at")).where(s.c.to_state == WRAP_UP, of_handled_call)
     total = 0.0

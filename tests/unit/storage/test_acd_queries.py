@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from ccapp.calls.model import EventKind
 from ccapp.storage import (
     Database,
     expired_recordings,
@@ -16,7 +17,7 @@ from ccapp.storage import (
 )
 from ccapp.storage.outbox import Record
 from ccapp.storage.projection import write_batch
-from tests.unit.storage.test_acd_scenario import HOUR, T0, all_records, at
+from tests.unit.storage.test_acd_scenario import HOUR, T0, Stream, agent_states, all_records, at
 
 SALES_HOUR = {
     "queue": "sales",
@@ -62,6 +63,25 @@ async def test_queue_summary_counts_an_overflow_entry_in_the_target_queue(day: D
         "abandon_rate": 0.0,
         "aht_s": 50.0,  # talk computed from the timestamps; no wrap-up row for c4
     }
+
+
+async def test_aht_counts_talk_hold_and_wrap_up_of_every_agent_who_had_the_call(db: Database) -> None:
+    e = {"queue": "tech", "entry": 1}
+    transferred = (
+        Stream("x2")
+        .add(0, EventKind.QUEUE_ENTERED, **e)
+        .add(4, EventKind.QUEUE_LEFT, **e, reason="answered", wait_s=4)
+        .add(4, EventKind.AGENT_CONNECTED, **e, agent_id="a1", ring_s=2)
+        .add(34, EventKind.AGENT_DISCONNECTED, **e, agent_id="a1", talk_s=25, hold_s=5, by="transfer")
+        .add(54, EventKind.AGENT_DISCONNECTED, **e, agent_id="a3", talk_s=20, hold_s=0, by="caller")
+    )
+    a1 = agent_states("a1", (34, "on_call", "wrap_up", "x2"), (44, "wrap_up", "ready", "x2"))
+    a3 = agent_states("a3", (54, "on_call", "wrap_up", "x2"), (59, "wrap_up", "ready", "x2"), queue="tech")
+    await store(db, transferred.records + a1.records + a3.records)
+
+    summary = await queue_summary(db, "tech", *HOUR)
+    # a1's wrap-up counts as the connected agent's; a3 worked the call for the queue (its rows say so)
+    assert (summary["handled"], summary["aht_s"]) == (1, 45 + 5 + 10 + 5)
 
 
 async def test_queue_summary_thresholds_move_the_counts(day: Database) -> None:

@@ -54,7 +54,7 @@ def call(call_id: str, t: float, caller: str) -> Stream:
     )
 
 
-def agent_states(agent_id: str, *changes: tuple[float, str, str, str | None]) -> Stream:
+def agent_states(agent_id: str, *changes: tuple[float, str, str, str | None], queue: str = "sales") -> Stream:
     stream = Stream(agent_stream_id(agent_id, "s1"))
     for t, old, new, call_id in changes:
         stream.add(
@@ -63,7 +63,7 @@ def agent_states(agent_id: str, *changes: tuple[float, str, str, str | None]) ->
             agent_id=agent_id,
             reason=None,
             call_id=call_id,
-            queue="sales",
+            queue=queue,
             **{"from": old, "to": new},
         )
     return stream
