@@ -72,12 +72,13 @@ def queue_tree(
     queue: str, *, priority: int = 0, then: str = "bye", nodes: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """A tree whose first node, ``to_queue``, hands the call to ``queue``; when the queue gives the
-    call back (the agent hung up, no agent…) it goes on to node ``then`` (default ``bye``, a hang-up).
-    ``nodes`` adds more nodes (those ``then`` leads to)."""
+    call back (the agent hung up, no agent…) it goes on to node ``then`` (default ``bye``, a hang-up,
+    added here). ``nodes`` adds more nodes (those ``then`` leads to)."""
     tree_nodes: dict[str, Any] = {
-        "to_queue": {"type": "queue", "queue": queue, "priority": priority, "next": then},
-        "bye": {"type": "hangup"},
+        "to_queue": {"type": "queue", "queue": queue, "priority": priority, "next": then}
     }
+    if then == "bye":  # (an unreachable node is a config error)
+        tree_nodes["bye"] = {"type": "hangup"}
     tree_nodes.update(nodes or {})
     return {"start": "to_queue", "nodes": tree_nodes}
 
@@ -127,6 +128,7 @@ def acd_config(
         "dir": str(tmp_path / "recordings"),
         "asterisk_dir": ASTERISK_RECORDING_DIR,
         "fetch": "shared",
+        "asterisk_root": str(sandbox_root()),
     }
     _merge(data, extra or {})
     path = tmp_path / name

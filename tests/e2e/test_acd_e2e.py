@@ -156,7 +156,7 @@ async def test_a_priority_call_jumps_the_line(
         start_ccapp,
         sqlite_url,
         tmp_path,
-        queues={"sales": {"wrap_up_s": 0, "ring_timeout_s": 5}},
+        queues={"sales": {"wrap_up_s": 0, "ring_timeout_s": 5, "leave_when_empty": False}},
         agents={"X": agent(agent_phone("answer-2"))},
         trees={"sales": queue_tree("sales"), "sales_vip": queue_tree("sales", priority=5)},
     )
@@ -282,7 +282,8 @@ async def test_a_caller_who_hangs_up_while_waiting_is_recorded_as_abandoned_with
         start_ccapp,
         sqlite_url,
         tmp_path,
-        queues={"sales": {}},
+        # nobody logged in, and the callers wait anyway
+        queues={"sales": {"leave_when_empty": False}},
         agents={"Z": agent(agent_phone("answer"))},  # never logs in
     )
     channel = await originate_local_caller(app, "sales", "hold-5")
@@ -307,12 +308,16 @@ async def test_past_max_wait_the_call_overflows_to_another_queue_and_is_answered
         start_ccapp,
         sqlite_url,
         tmp_path,
-        queues={"sales": {"max_wait_s": 3, "overflow": "support"}, "support": {"wrap_up_s": 1}},
+        queues={
+            "sales": {"max_wait_s": 3, "overflow": "support", "leave_when_empty": False},
+            "support": {"wrap_up_s": 1},
+        },
         agents={
-            "N": agent(agent_phone("answer")),  # sales, logged out
+            "N": agent(agent_phone("answer")),  # sales: logged in, not ready
             "S": agent(agent_phone("answer"), skills={"support": 3}, queues=("support",)),
         },
     )
+    await login(app, "N", ready=False)
     await login(app, "S")
     channel = await originate_local_caller(app, "sales", "hold-10")
     call_id = await call_id_of(app, channel)
@@ -339,12 +344,16 @@ async def test_a_full_queue_overflows_the_next_caller_at_once(
         start_ccapp,
         sqlite_url,
         tmp_path,
-        queues={"sales": {"max_length": 1, "overflow": "support"}, "support": {"wrap_up_s": 1}},
+        queues={
+            "sales": {"max_length": 1, "overflow": "support", "leave_when_empty": False},
+            "support": {"wrap_up_s": 1},
+        },
         agents={
             "N": agent(agent_phone("answer")),
             "S": agent(agent_phone("answer"), skills={"support": 3}, queues=("support",)),
         },
     )
+    await login(app, "N", ready=False)
     await login(app, "S")
     waiting = await originate_local_caller(app, "sales", "hold-10")
     await wait_queue_waiting(app, "sales", 1)
@@ -369,7 +378,13 @@ async def test_a_callback_keeps_the_place_and_dials_the_agent_first_then_the_cal
         sqlite_url,
         tmp_path,
         queues={
-            "sales": {"callback_key": "1", "ring_timeout_s": 5, "wrap_up_s": 1, "announce_every_s": None}
+            "sales": {
+                "callback_key": "1",
+                "ring_timeout_s": 5,
+                "wrap_up_s": 1,
+                "announce_every_s": None,
+                "leave_when_empty": False,
+            }
         },
         agents={"K": agent(agent_phone("answer-4"))},
     )
@@ -493,7 +508,7 @@ async def test_kpis_by_hand_from_the_queue_rows_match_what_happened(
         start_ccapp,
         sqlite_url,
         tmp_path,
-        queues={"sales": {"wrap_up_s": 1, "ring_timeout_s": 5}},
+        queues={"sales": {"wrap_up_s": 1, "ring_timeout_s": 5, "leave_when_empty": False}},
         agents={"K": agent(agent_phone("answer-2"))},
     )
     await login(app, "K", ready=False)
