@@ -63,9 +63,16 @@ def agent_token(agent_id: str) -> str:
     return f"token-{agent_id}"
 
 
-def agent_phone(behaviour: str) -> str:
-    """The dial string of a Local-channel agent phone: ``answer``, ``noanswer``, ``answer-6``, ``late-3``."""
-    return f"Local/{behaviour}@{AGENTS_CONTEXT}"
+def agent_phone(behaviour: str, line: int = 1) -> str:
+    """The dial string of a Local-channel agent phone: ``answer``, ``noanswer``, ``answer-6``, ``late-3``.
+
+    Agents need endpoints of their own: ``line`` 2-5 gives the same phone another dial string
+    (``[ccapp-test-agents-<line>]`` includes ``[ccapp-test-agents]``).
+    """
+    if not 1 <= line <= 5:
+        raise ValueError(f"line {line}: the test bed has lines 1-5")
+    context = AGENTS_CONTEXT if line == 1 else f"{AGENTS_CONTEXT}-{line}"
+    return f"Local/{behaviour}@{context}"
 
 
 def queue_tree(
@@ -108,7 +115,7 @@ def acd_config(
     and number transfers dialled into ``[ccapp-test-pstn]``, recordings stored under
     ``tmp_path/recordings`` (Asterisk writes them to the chroot's spool, which ccapp reads on the host).
     """
-    ensure_dialplan(AGENTS_CONTEXT, "noanswer")
+    ensure_dialplan(f"{AGENTS_CONTEXT}-5", "Include")
     data: dict[str, Any] = yaml.safe_load(TESTBED_CONFIG.read_text())
     sounds = sandbox_root() / "usr/share/asterisk/sounds"
     data["ivr"] = {

@@ -109,9 +109,9 @@ async def test_the_longest_idle_ready_agent_with_the_skill_gets_the_call(
         queues={"sales": {"skills": {"sales": 2}, "wrap_up_s": 1, "ring_timeout_s": 5}},
         agents={
             "A": agent(agent_phone("answer")),
-            "B": agent(agent_phone("answer")),
+            "B": agent(agent_phone("answer", 2)),
             # in the queue, but without the skill it requires
-            "C": agent(agent_phone("answer"), skills={"support": 5}),
+            "C": agent(agent_phone("answer", 3), skills={"support": 5}),
         },
     )
     # B is ready first, so B has been idle longest; C is ready last but could never take it anyway
@@ -314,7 +314,7 @@ async def test_past_max_wait_the_call_overflows_to_another_queue_and_is_answered
         },
         agents={
             "N": agent(agent_phone("answer")),  # sales: logged in, not ready
-            "S": agent(agent_phone("answer"), skills={"support": 3}, queues=("support",)),
+            "S": agent(agent_phone("answer", 2), skills={"support": 3}, queues=("support",)),
         },
     )
     await login(app, "N", ready=False)
@@ -350,7 +350,7 @@ async def test_a_full_queue_overflows_the_next_caller_at_once(
         },
         agents={
             "N": agent(agent_phone("answer")),
-            "S": agent(agent_phone("answer"), skills={"support": 3}, queues=("support",)),
+            "S": agent(agent_phone("answer", 2), skills={"support": 3}, queues=("support",)),
         },
     )
     await login(app, "N", ready=False)
@@ -435,7 +435,7 @@ async def test_ring_all_connects_one_agent_and_releases_the_other(
         tmp_path,
         queues={"sales": {"strategy": "ring_all", "ring_timeout_s": 5, "wrap_up_s": 1}},
         # both answer the instant they ring
-        agents={"R1": agent(agent_phone("answer")), "R2": agent(agent_phone("answer"))},
+        agents={"R1": agent(agent_phone("answer")), "R2": agent(agent_phone("answer", 2))},
     )
     await login(app, "R1")
     await login(app, "R2")
