@@ -55,6 +55,8 @@ PSTN_DIAL = "Local/{number}@ccapp-test-pstn"
 ASTERISK_RECORDING_DIR = "/var/spool/asterisk/recording"
 #: the same directory as ccapp (on the host) sees it: the shared filesystem of recording.fetch: shared
 SHARED_RECORDING_DIR = sandbox_root() / ASTERISK_RECORDING_DIR.lstrip("/")
+#: ari.app of the ACD tests' ccapp: ``Stasis(ccapp-acd,inbound,<tree>)`` (extension acd-<tree>)
+ARI_APP = "ccapp-acd"
 #: caller ID of Local-channel callers unless a test gives another
 CALLER_ID = "+15550123"
 
@@ -115,8 +117,12 @@ def acd_config(
     and number transfers dialled into ``[ccapp-test-pstn]``, recordings stored under
     ``tmp_path/recordings`` (Asterisk writes them to the chroot's spool, which ccapp reads on the host).
     """
-    ensure_dialplan(f"{AGENTS_CONTEXT}-5", "Include")
+    ensure_dialplan("acd-x@from-callers", ARI_APP)
     data: dict[str, Any] = yaml.safe_load(TESTBED_CONFIG.read_text())
+    # The test bed is shared: the ACD tests' calls go to an ARI app of their own (extension acd-<tree>),
+    # and ccapp's FastAGI server (a fixed port) stays off.
+    data["ari"]["app"] = ARI_APP
+    data["agi"] = {"enabled": False}
     sounds = sandbox_root() / "usr/share/asterisk/sounds"
     data["ivr"] = {
         "sounds_dirs": [str(sounds / "en_US_f_Allison"), str(sounds)],
