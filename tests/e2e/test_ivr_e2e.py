@@ -111,8 +111,8 @@ async def test_sales_key_during_the_welcome_barges_in_reaches_the_unstaffed_queu
     app: Application, tmp_path: Path
 ) -> None:
     # 1 during the welcome (barge-in, kept for the menu), 2 in the queue-busy menu after the queue: no
-    # agent is logged in, so sales overflows to support, which plays "all representatives are busy"
-    # (7.8 s) and gives the call back
+    # agent is logged in, so sales overflows to support, which overflows to a callback (booked for the
+    # caller's number, confirmed) and gives the call back
     call = await one_call(app, tmp_path, "w1200 1 w13000 2")
     assert path_of(call) == [
         "welcome",
@@ -130,9 +130,10 @@ async def test_sales_key_during_the_welcome_barges_in_reaches_the_unstaffed_queu
     queue = [
         e["data"] for e in call["events"] if e["kind"] == "variable" and e["data"]["name"] == "queue_outcome"
     ]
-    assert queue == [{"name": "queue_outcome", "value": "no_agents"}]
+    assert queue == [{"name": "queue_outcome", "value": "callback"}]
     left = [(e["data"]["queue"], e["data"]["reason"]) for e in call["events"] if e["kind"] == "queue.left"]
-    assert left == [("sales", "overflow"), ("support", "no_agents")]
+    assert left == [("sales", "overflow"), ("support", "callback")]
+    assert [e["data"]["number"] for e in call["events"] if e["kind"] == "callback.requested"] == ["+15550100"]
     assert call["outcome"] == "hangup"
 
 
