@@ -297,6 +297,26 @@ async def channel_exists(app: Application, channel_id: str) -> bool:
         return resp.status == 200
 
 
+async def bridge_peers(app: Application, channel_id: str) -> list[str]:
+    """Names of the channels bridged with ``channel_id`` (empty when it is in no bridge), from ARI."""
+    url, headers = _ari(app)
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async with session.get(f"{url}/bridges") as resp:
+            assert resp.status == 200, (resp.status, await resp.text())
+            bridges = await resp.json()
+        names = []
+        for bridge in bridges:
+            if channel_id not in bridge["channels"]:
+                continue
+            for other in bridge["channels"]:
+                if other == channel_id:
+                    continue
+                async with session.get(f"{url}/channels/{other}") as resp:
+                    if resp.status == 200:
+                        names.append(str((await resp.json())["name"]))
+        return names
+
+
 async def call_id_of(app: Application, channel_id: str, timeout: float = 15) -> str:
     """The call whose leg is channel ``channel_id`` (flushes the journal and polls SQL)."""
     try:
