@@ -19,6 +19,7 @@ from ccapp.acd.errors import NotPermitted
 from ccapp.acd.model import AgentState, WaitingCall
 from ccapp.acd.ports import Leg
 from ccapp.acd.prompts import CALLBACK_CONFIRM, VOICEMAIL_INTRO, position_prompts
+from ccapp.acd.ranking import Assignment
 from ccapp.acd.signals import Offer, Overdue, Signal, TransferRequest
 from ccapp.acd.talk import Party, Talk
 from ccapp.calls.call import Call
@@ -70,7 +71,10 @@ class QueueSession:
             await self.control.answer()
             queue: str | None = self.queue
             while queue is not None:
-                outcome, queue = await self._one_queue(queue)
+                if queue.startswith("agent:"):  # a blind transfer to an agent
+                    outcome, queue = await self._to_agent(queue[6:])
+                else:
+                    outcome, queue = await self._one_queue(queue)
             return outcome
         except CallGone:
             self._left("abandoned" if self.waiting is not None else None)
@@ -124,6 +128,18 @@ class QueueSession:
                 return await self._connected(agent_id, leg, ring_s)
             elif isinstance(item, TransferRequest):
                 item.reply.set_exception(NotPermitted("the call is not connected to an agent"))
+
+    async def _to_agent(self, agent_id: str) -> tuple[str, str | None]:
+        """After a blind transfer to an agent (reserved by `Talk`): ring that agent alone, the caller
+        on hold music; no answer → ``transfer_failed`` (the caller goes on in the IVR)."""
+        svc = self.service
+        await svc.tel.start_moh(self.caller_channel, svc.queue_settings(self.queue).moh_class)
+        direct = WaitingCall(self.call_id, self.queue, svc.clock.now(), self.priority)
+        result = await self._ring(Offer(Assignment(direct, (svc.desk.get(agent_id),), 0, ())))
+        if result is None:
+            await svc.tel.stop_moh(self.caller_channel)
+            return "transfer_failed", None
+        return await self._connected(*result)
 
     def _enter(self, queue: str) -> None:
         svc = self.service
