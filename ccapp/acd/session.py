@@ -87,6 +87,7 @@ class QueueSession:
         """Wait in ``queue`` until connected (and the talk is over) or until the call leaves it;
         returns the outcome and the next queue, if the call moves on to one."""
         svc = self.service
+        await self._stop_watch()
         settings = svc.queue_settings(queue)
         self.queue = queue
         self._enter(queue)
@@ -185,6 +186,9 @@ class QueueSession:
     # ------------------------------------------------------------------------------- waiting
     async def _announce(self, moh_class: str) -> str | None:
         svc = self.service
+        early = await self._stop_watch()
+        if early:
+            return early
         position = svc.router.position(self.call_id)
         if position is None:
             return None
@@ -212,6 +216,7 @@ class QueueSession:
             EventKind.CALLBACK_REQUESTED, {"queue": self.queue, "entry": self.entry, "number": number}
         )
         svc.book_callback(self)
+        await self._stop_watch()
         await svc.tel.stop_moh(self.caller_channel)
         with contextlib.suppress(CallGone):
             await self.control.play(CALLBACK_CONFIRM)
@@ -249,17 +254,27 @@ class QueueSession:
             )
         return self._watch
 
-    async def _stop_watch(self) -> None:
+    async def _stop_watch(self) -> str | None:
+        """Stop reading the caller's keys before anything else reads the channel (a play would
+        otherwise race the watch for its events). A key the watch had already read is returned."""
         watch, self._watch = self._watch, None
-        if watch is not None and not watch.done():
+        if watch is None:
+            return None
+        if not watch.done():
             watch.cancel()
             with contextlib.suppress(asyncio.CancelledError, CallGone, Exception):
                 await watch
+            return None
+        if watch.cancelled() or watch.exception() is not None:
+            return None  # a hang-up: the next operation on the channel raises CallGone
+        digits = watch.result().digits
+        return str(digits) if digits else None
 
     async def _overflow(self, why: str, prompts: list[str] | None = None) -> tuple[str, str | None]:
         """The call leaves the queue (``why``: max_wait, full, no_agents) for the overflow target;
         without one it goes back to the IVR after ``prompts``."""
         svc = self.service
+        await self._stop_watch()
         target = svc.overflow_of(self.queue)
         reason = "callback" if target == "callback" else "overflow" if target else why
         self._left(reason, target)
