@@ -186,6 +186,15 @@ class AcdService:
     def session_done(self, session: QueueSession) -> None:
         if self.sessions.get(session.call_id) is session:
             del self.sessions[session.call_id]
+        # signals the session never read (it was playing a prompt when the caller hung up): free
+        # the agents reserved for it and answer pending API requests
+        while not session.signals.empty():
+            signal = session.signals.get_nowait()
+            if isinstance(signal, Offer):
+                for agent in signal.assignment.agents:
+                    self.agent_released(agent.agent_id)
+            elif isinstance(signal, TransferRequest) and not signal.reply.done():
+                signal.reply.set_exception(UnknownCall(f"call {session.call_id!r} left the ACD"))
         self.remember(session.call)
         if session.call_id not in self.callbacks:
             self.router.remove_call(session.call_id)
