@@ -18,8 +18,9 @@ other half of the Local channel runs ``[ccapp-test-callers]`` from the moment cc
 * ``key-<D>-<N>``: after N to N + 0.5 s sends DTMF D (150 ms; key-1-3: received 3.7 s after the
   answer), then stays 2 min;
 * ``talk-<N>``: music for N s (+0.0-0.5), then hangs up; ``stay``: music for 10 min;
-* ``type-<N>-<keys>``: music for N s, then types ``keys`` (100 ms each, 350 ms apart: type-3-41#
-  sent 4 at 3.7 s, # at 4.4 s), then music for 2 min: a caller audible in a recording all along.
+* ``type-<N>-<keys>``: music for N s, then types ``keys`` (80 ms tones, one every 0.16 s: type-3-4711#
+  sent 4 at 3.7 s, # at 4.35 s), then music for 2 min: a caller audible in a recording all along
+  (except while it types: no audio flows during SendDTMF, and MixMonitor writes only while frames do).
 
 Outside numbers (``PSTN_DIAL``): any number answers at once and plays music for 30 s; numbers starting
 with 9 ring forever; a leading ``+`` is dropped.
