@@ -126,7 +126,10 @@ class QueueSession:
                 if result is None:
                     continue  # nobody answered: back at the head of the line
                 agent_id, leg, ring_s = result
-                return await self._connected(agent_id, leg, ring_s)
+                connected = await self._connected(agent_id, leg, ring_s)
+                if connected is None:
+                    continue  # the agent left before the bridge: back at the head of the line
+                return connected
             elif isinstance(item, TransferRequest):
                 item.reply.set_exception(NotPermitted("the call is not connected to an agent"))
 
@@ -140,7 +143,11 @@ class QueueSession:
         if result is None:
             await svc.tel.stop_moh(self.caller_channel)
             return "transfer_failed", None
-        return await self._connected(*result)
+        connected = await self._connected(*result)
+        if connected is None:
+            await svc.tel.stop_moh(self.caller_channel)
+            return "transfer_failed", None
+        return connected
 
     def _enter(self, queue: str) -> None:
         svc = self.service
@@ -398,7 +405,9 @@ class QueueSession:
         self.service.agent_released(agent_id)
 
     # ------------------------------------------------------------------------------- connected
-    async def _connected(self, agent_id: str, leg: Leg, ring_s: float) -> tuple[str, str | None]:
+    async def _connected(self, agent_id: str, leg: Leg, ring_s: float) -> tuple[str, str | None] | None:
+        """Bridge the caller with the agent who answered and talk; None: the agent hung up before
+        the bridge (the call is back in line)."""
         svc = self.service
         agent = svc.desk.get(agent_id)
         svc.desk.change(agent, AgentState.ON_CALL)
@@ -411,7 +420,21 @@ class QueueSession:
         bridge_id = f"ccapp-{self.call_id}-{self.entry}"
         await self._stop_watch()
         await svc.tel.stop_moh(self.caller_channel)
-        await svc.tel.bridge(bridge_id, [self.caller_channel, leg.leg_id])
+        try:
+            await svc.tel.bridge(bridge_id, [self.caller_channel, leg.leg_id])
+        except CallGone:
+            # a side hung up before the bridge (the agent during the whisper, or the caller): the
+            # agent wraps up; a caller still here is back at the head of the line
+            await self._release(agent_id, leg, "agent_gone" if leg.ended else "caller_gone")
+            svc.agent_call_ended(agent_id, self.queue, 0.0)
+            await svc.tel.destroy_bridge(bridge_id)
+            if getattr(self.control, "gone", True):
+                raise
+            await svc.tel.start_moh(self.caller_channel, settings.moh_class)
+            if self.waiting is not None:
+                svc.router.add_call(self.waiting)
+            svc.kick()
+            return None
         self._left("answered", agent_id)
         self.call.record(
             EventKind.AGENT_CONNECTED,
