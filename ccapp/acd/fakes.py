@@ -41,11 +41,13 @@ NORMAL_CLEARING = 16
 class Script:
     """How a dialled endpoint behaves. ``answer_after`` None: it rings until hung up or timed out;
     ``fail_cause``: the dial fails after ``answer_after`` (default at once) with that Q.850 cause;
-    ``talk_s``: once answered, the far end hangs up after that many seconds (None: stays)."""
+    ``talk_s``: once answered, the far end hangs up after that many seconds (None: stays);
+    ``play_s``: how long a prompt played to it (a whisper) lasts."""
 
     answer_after: float | None = 0.0
     fail_cause: int | None = None
     talk_s: float | None = None
+    play_s: float = 0.0
 
 
 ANSWER = Script()
@@ -140,6 +142,12 @@ class FakeLeg:
         if self.ended:
             raise CallGone(f"{self._leg_id} hung up")
         self.played.append(tuple(prompts))
+        if self.script.play_s > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.script.play_s):
+                    await asyncio.shield(self._end)
+            if self.ended:
+                raise CallGone(f"{self._leg_id} hung up")
 
     async def hangup(self, cause: int = NORMAL_CLEARING) -> None:
         if self.ended:
@@ -170,10 +178,20 @@ class FakeAcdTelephony:
         self.hangups: list[str] = []
         #: what `live_channels` answers besides live legs
         self.live: set[str] = set()
+        #: callers' channels by id (`add_caller`): bridging one that hung up fails, as on Asterisk
+        self.callers: dict[str, FakeCaller] = {}
         self._ids = itertools.count(1)
 
     def script(self, endpoint: str, script: Script) -> None:
         self.scripts[endpoint] = script
+
+    def add_caller(self, caller: FakeCaller) -> None:
+        self.callers[caller.channel_id] = caller
+
+    def _gone(self, channel_id: str) -> bool:
+        leg = self.legs.get(channel_id)
+        caller = self.callers.get(channel_id)
+        return (leg is not None and leg.ended) or (caller is not None and caller.gone)
 
     def legs_to(self, endpoint: str) -> list[FakeLeg]:
         return [leg for leg in self.legs.values() if leg.endpoint == endpoint]
@@ -202,8 +220,7 @@ class FakeAcdTelephony:
 
     async def bridge(self, bridge_id: str, channel_ids: Sequence[str]) -> None:
         for channel_id in channel_ids:
-            leg = self.legs.get(channel_id)
-            if leg is not None and leg.ended:
+            if self._gone(channel_id):
                 raise CallGone(f"{channel_id} hung up")
         for members in self.bridges.values():  # a channel is in one bridge at a time
             members.difference_update(channel_ids)
@@ -219,6 +236,8 @@ class FakeAcdTelephony:
         self.bridge_log.append(("destroy", bridge_id, ""))
 
     async def start_moh(self, channel_id: str, moh_class: str) -> None:
+        if self._gone(channel_id):
+            raise CallGone(f"{channel_id} hung up")
         self.moh.append(("start", channel_id, moh_class))
         self.moh_on.add(channel_id)
 
@@ -437,6 +456,7 @@ class AcdBed:
         """A new inbound call and its caller (not yet in a queue)."""
         self._n += 1
         caller = FakeCaller(channel_id=f"caller-{self._n}")
+        self.tel.add_caller(caller)
         call = Call(
             journal=self.journal, clock=self.clock, direction=Direction.INBOUND, via=Via.ARI, entry="t"
         )

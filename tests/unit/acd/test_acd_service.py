@@ -251,6 +251,45 @@ async def test_caller_leaving_first_raises_call_gone_and_the_agent_goes_to_wrap_
         await eventually(lambda: bed.state("a1") == "ready")
 
 
+async def test_caller_hanging_up_during_the_whisper_hangs_up_the_agent_who_wraps_up() -> None:
+    scripts = {"PJSIP/a1": Script(play_s=0.3)}
+    async with AcdBed({"sales": queue(whisper="custom/whisper")}, [agent("a1")], scripts=scripts) as bed:
+        await bed.login("a1")
+        call, caller, task = bed.enter("sales")
+        await eventually(lambda: bed.tel.legs and bed.tel.legs_to("PJSIP/a1")[0].played)
+        assert bed.tel.legs_to("PJSIP/a1")[0].played == [("custom/whisper",)]
+        caller.hang_up()
+        with pytest.raises(CallGone):
+            await asyncio.wait_for(task, 3)
+        assert bed.tel.legs_to("PJSIP/a1")[0].ended
+        assert bed.state("a1") == "wrap_up"
+        assert [e["reason"] for e in bed.events(call, K.QUEUE_LEFT)] == ["abandoned"]
+        assert bed.events(call, K.AGENT_CONNECTED) == []
+        assert [e["reason"] for e in bed.events(call, K.AGENT_RELEASED)] == ["caller_gone"]
+        await eventually(lambda: bed.state("a1") == "ready")
+
+
+async def test_agent_hanging_up_before_the_bridge_wraps_up_and_the_caller_is_back_at_the_head() -> None:
+    scripts = {"PJSIP/a1": Script(talk_s=0.0), "PJSIP/a2": Script()}
+    async with AcdBed(
+        {"sales": queue(whisper="custom/whisper")}, [agent("a1"), agent("a2")], scripts=scripts
+    ) as bed:
+        await bed.login("a1")
+        await bed.service.login("a2", ready=False, reason="break")
+        call, caller, task = bed.enter("sales")
+        await eventually(lambda: bed.state("a1") == "wrap_up", what="a1 gone before the bridge")
+        await eventually(lambda: bed.service.router.position(call.call_id) == 1)
+        assert not task.done() and not caller.gone
+        assert bed.events(call, K.AGENT_CONNECTED) == []
+        assert caller.channel_id in bed.tel.moh_on
+        assert [e["reason"] for e in bed.events(call, K.AGENT_RELEASED)] == ["agent_gone"]
+
+        await bed.service.set_ready("a2")
+        await eventually(lambda: bed.state("a2") == "on_call")
+        assert [e["agent_id"] for e in bed.events(call, K.AGENT_CONNECTED)] == ["a2"]
+        assert [e["reason"] for e in bed.events(call, K.QUEUE_LEFT)] == ["answered"]
+
+
 # ------------------------------------------------------------------------------------------ overflow
 
 
