@@ -284,6 +284,7 @@ class QueueSession:
         await self._stop_watch()
         target = svc.overflow_of(self.queue)
         reason = "callback" if target == "callback" else "overflow" if target else why
+        waiting = self.waiting  # a callback keeps it: `_left` forgets it
         self._left(reason, target)
         await svc.tel.stop_moh(self.caller_channel)
         if target is None:
@@ -298,6 +299,7 @@ class QueueSession:
                 EventKind.CALLBACK_REQUESTED,
                 {"queue": self.queue, "entry": self.entry, "number": self.call.caller_number},
             )
+            self.waiting = waiting
             svc.book_callback(self, rejoin=True)
             with contextlib.suppress(CallGone):
                 await self.control.play(CALLBACK_CONFIRM)
