@@ -422,6 +422,26 @@ async def test_a_callback_whose_agent_does_not_answer_stays_first_in_line() -> N
         assert len(bed.tel.dials) == 1  # the customer is not dialled before an agent answers
 
 
+async def test_overflow_to_callback_keeps_the_place_in_line_and_calls_back() -> None:
+    settings = AcdSettings(callback_dial=CALLBACK_DIAL)
+    scripts = {"PJSIP/+15550123@trunk": Script(talk_s=0.1)}
+    queues = {"sales": queue(max_wait_s=0.2, overflow="callback")}
+    async with AcdBed(queues, [agent("a1")], settings=settings, scripts=scripts) as bed:
+        await bed.service.login("a1", ready=False, reason="break")
+        call, caller, task = bed.enter("sales")
+        assert await asyncio.wait_for(task, 3) == "callback"
+        assert caller.played[-1] == tuple(CALLBACK_CONFIRM)
+        assert [e["reason"] for e in bed.events(call, K.QUEUE_LEFT)] == ["callback"]
+        assert len(bed.events(call, K.CALLBACK_REQUESTED)) == 1
+        assert call.call_id in bed.service.callbacks
+        assert bed.service.router.position(call.call_id) == 1
+
+        await bed.service.set_ready("a1")
+        await eventually(lambda: bed.events(call, K.AGENT_DISCONNECTED), what="callback talk")
+        assert [d.endpoint for d in bed.tel.dials] == ["PJSIP/a1", "PJSIP/+15550123@trunk"]
+        assert bed.events(call, K.CALLBACK_DIALLED)[0]["answered"] is True
+
+
 # ------------------------------------------------------------------------------------------ announcements
 
 
