@@ -74,6 +74,7 @@ class Talk:
                         await self._complete(by_hangup=True)
                         continue
                     await self._cancel_consult()
+                    await svc.tel.stop_moh(s.caller_channel)  # held for a consultation or a dial
                     self._party_left("agent")
                     await svc.tel.destroy_bridge(self.bridge_id)
                     return "answered", None
@@ -83,6 +84,7 @@ class Talk:
                     raise
                 # an agent or target leg vanished mid-operation: the caller is still here
                 await self._cancel_consult()
+                await svc.tel.stop_moh(s.caller_channel)
                 self._party_left("agent")
                 await svc.tel.destroy_bridge(self.bridge_id)
                 return "answered", None
