@@ -39,8 +39,10 @@ class CallbackJob:
         for other in assignment.agents[1:]:
             svc.agent_released(other.agent_id)
         number = self.call.caller_number or ""
+        legs: list[Leg] = []  # hung up if the callback fails half-way
         try:
             leg = await svc.dial_agent(agent.agent_id, self)
+            legs.append(leg)
             self.call.record(
                 EventKind.AGENT_OFFERED,
                 {
@@ -72,6 +74,7 @@ class CallbackJob:
                 return
             svc.desk.change(agent, AgentState.ON_CALL)
             customer = await svc.dial_number(number, self)
+            legs.append(customer)
             answered = await customer.wait_answer()
             self.call.record(
                 EventKind.CALLBACK_DIALLED,
@@ -126,6 +129,8 @@ class CallbackJob:
             svc.agent_call_ended(agent.agent_id, self.queue, talk_s)
         except (CallGone, CcappError) as exc:
             log.warning("callback of call %s failed: %s", self.call.call_id, exc)
+            for dialled in legs:
+                await dialled.hangup()
             a = svc.desk.agents.get(agent.agent_id)
             if a is not None and a.state is AgentState.ON_CALL:
                 svc.agent_call_ended(agent.agent_id, self.queue, 0.0)
