@@ -442,6 +442,42 @@ async def test_overflow_to_callback_keeps_the_place_in_line_and_calls_back() -> 
         assert bed.events(call, K.CALLBACK_DIALLED)[0]["answered"] is True
 
 
+async def test_a_callback_whose_agent_hangs_up_while_the_customer_rings_hangs_up_the_customer() -> None:
+    settings = AcdSettings(callback_dial=CALLBACK_DIAL)
+    scripts = {"PJSIP/+15550123@trunk": NEVER}
+    async with AcdBed(
+        {"sales": queue(callback_key="5")}, [agent("a1")], settings=settings, scripts=scripts
+    ) as bed:
+        await bed.service.login("a1", ready=False, reason="break")
+        call, caller, task = bed.enter("sales")
+        await eventually(lambda: ("collect", ()) in caller.actions)
+        caller.press("5")
+        assert await asyncio.wait_for(task, 3) == "callback"
+        await bed.service.set_ready("a1")
+        await eventually(lambda: len(bed.tel.dials) == 2)
+        agent_leg, customer_leg = (bed.tel.legs[d.leg_id] for d in bed.tel.dials)
+        agent_leg.remote_hangup()
+        customer_leg.answer()
+        await eventually(lambda: bed.state("a1") == "wrap_up")
+        await eventually(lambda: customer_leg.ended, what="the customer hung up")
+        await eventually(lambda: call.call_id not in bed.service.callbacks)
+
+
+async def test_a_callback_to_a_number_that_cannot_be_dialled_hangs_up_the_agent() -> None:
+    settings = AcdSettings(callback_dial=CALLBACK_DIAL)
+    async with AcdBed({"sales": queue(callback_key="5")}, [agent("a1")], settings=settings) as bed:
+        await bed.service.login("a1", ready=False, reason="break")
+        call, caller, task = bed.enter("sales", number="anonymous")
+        await eventually(lambda: ("collect", ()) in caller.actions)
+        caller.press("5")
+        assert await asyncio.wait_for(task, 3) == "callback"
+        await bed.service.set_ready("a1")
+        await eventually(lambda: call.call_id not in bed.service.callbacks)
+        assert [d.endpoint for d in bed.tel.dials] == ["PJSIP/a1"]
+        assert bed.tel.legs_to("PJSIP/a1")[0].ended
+        assert bed.state("a1") == "wrap_up"
+
+
 # ------------------------------------------------------------------------------------------ announcements
 
 

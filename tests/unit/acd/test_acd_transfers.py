@@ -307,3 +307,21 @@ async def test_blind_transfer_to_an_agent_who_does_not_answer_gives_the_call_bac
         assert bed.tel.legs_to("PJSIP/a2")[0].ended
         assert not caller.gone and caller.channel_id not in bed.tel.moh_on
         assert [e["agent_id"] for e in bed.events(call, K.AGENT_NO_ANSWER)] == ["a2"]
+
+
+async def test_the_agent_hanging_up_while_the_consultation_rings_gives_the_caller_back_without_music() -> (
+    None
+):
+    scripts = {"PJSIP/a2": NEVER}
+    async with AcdBed(
+        QUEUES, [agent("a1"), agent("a2", "support")], settings=SETTINGS, scripts=scripts
+    ) as bed:
+        call, caller, task, a1_leg = await connected_to_a1(bed)
+        await bed.login("a2")
+        await bed.service.transfer(call.call_id, kind="attended", target="agent:a2", by="a1")
+        assert caller.channel_id in bed.tel.moh_on
+        bed.tel.legs[a1_leg].remote_hangup()
+        assert await asyncio.wait_for(task, 3) == "answered"
+        assert bed.tel.legs_to("PJSIP/a2")[0].ended
+        assert (bed.state("a1"), bed.state("a2")) == ("wrap_up", "ready")
+        assert caller.channel_id not in bed.tel.moh_on
