@@ -625,8 +625,7 @@ async def test_after_an_asterisk_restart_agents_and_queues_hold_no_ghost_calls(
     assert rows[1]["outcome"] != "answered"
     assert all(r["outcome"] is not None for r in rows)
 
-    # and a new call works
-    testbed.ensure_dialplan("ccapp-test-agents", "noanswer")
+    # and a new call works (the restart reloaded asterisk-conf/, test contexts included)
     channel = await originate_local_caller(app, "sales", "hold-4")
     call_id = await call_id_of(app, channel)
     await wait_agent_state(app, "O", "on_call", timeout=10)

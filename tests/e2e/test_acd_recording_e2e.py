@@ -65,6 +65,14 @@ CARD_NODES = {
 }
 
 
+#: MixMonitor's file of a Local-channel call came out 0.8-0.9 s longer than the wall-clock time it
+#: recorded (measured on 3 s and 7 s calls with music both ways): files are compared with that slack
+WAV_SLACK_S = 1.5
+#: a window of music peaks above this (the music-on-hold files have quiet passages: keep windows >= 1 s);
+#: paused audio is digital silence (0)
+MUSIC = 300
+
+
 def wav_audio(path: Path) -> tuple[int, array[int]]:
     with wave.open(str(path)) as wav:
         assert wav.getsampwidth() == 2
@@ -144,7 +152,7 @@ async def test_a_recorded_queue_call_has_the_right_length_metadata_and_a_gap_for
     assert wav.resolve().is_relative_to(app.settings.recording.dir.resolve())
     assert row["size_bytes"] == wav.stat().st_size
     rate, audio = wav_audio(wav)
-    assert len(audio) / rate == pytest.approx(row["duration_s"], abs=1.0)
+    assert len(audio) / rate == pytest.approx(row["duration_s"], abs=WAV_SLACK_S)
 
     # the card code: the recording paused from the collect node until the input was complete
     card_at = next(e["at"] for e in journal if e["kind"] == "ivr.node" and e["data"]["node"] == "card")
@@ -158,7 +166,7 @@ async def test_a_recorded_queue_call_has_the_right_length_metadata_and_a_gap_for
     assert row["paused_s"] == pytest.approx(sum(b - a for a, b in spans), abs=0.1)
     span_from, span_to = covering[0]
     assert loudest(audio, rate, span_from + 0.3, span_to - 0.3) < 50, "the card code is in the recording"
-    assert loudest(audio, rate, 0.5, min(4.0, span_from - 0.5)) > 1000, "the talk with the agent is not"
+    assert loudest(audio, rate, 0.5, min(4.0, span_from - 0.5)) > MUSIC, "the talk with the agent is not"
     # ...and nowhere in clear in the journal
     inputs = [e["data"]["input"] for e in journal if e["kind"] == "ivr.input"]
     assert inputs == ["*" * len(CARD)]
@@ -205,11 +213,11 @@ async def test_pause_and_resume_through_the_api_leave_a_silent_span(
     assert all(reason.startswith("api:") for _, reason in reasons)
 
     rate, audio = wav_audio(stored_file(app, row))
-    assert len(audio) / rate == pytest.approx(row["duration_s"], abs=1.0)
+    assert len(audio) / rate == pytest.approx(row["duration_s"], abs=WAV_SLACK_S)
     assert row["duration_s"] == pytest.approx(7.0, abs=1.5)
     assert loudest(audio, rate, span[0] + 0.3, span[1] - 0.3) < 50
-    assert loudest(audio, rate, 0.3, span[0] - 0.3) > 1000
-    assert loudest(audio, rate, span[1] + 0.3, span[1] + 1.5) > 1000
+    assert loudest(audio, rate, 0.3, span[0] - 0.3) > MUSIC
+    assert loudest(audio, rate, span[1] + 0.3, span[1] + 1.5) > MUSIC
 
     # the file is downloadable by a supervisor or admin, never by an agent
     recording_id = row["recording_id"]
