@@ -262,9 +262,6 @@ async def test_wrap_up_blocks_new_calls_for_its_duration(
 
     [ended] = await events(app, first_id, "agent.disconnected")
     assert ended["data"]["by"] == "agent"
-    [offer] = await events(app, second_id, "agent.offered")
-    gap = (offer["at"] - ended["at"]).total_seconds()
-    assert wrap_up_s - 0.25 <= gap <= wrap_up_s + 1.5, gap
     states = await agent_states(await flushed(app), "W")
     wrap = next(i for i, r in enumerate(states) if r["to_state"] == "wrap_up")
     assert states[wrap]["call_id"] == first_id
@@ -273,6 +270,10 @@ async def test_wrap_up_blocks_new_calls_for_its_duration(
     [row] = await queue_calls(await flushed(app), second_id)
     assert (row["outcome"], row["agent_id"]) == ("answered", "W")
     assert row["wait_s"] >= wrap_up_s
+    # the waiting call is offered as soon as the wrap-up ends, not when its announcement is over
+    [offer] = await events(app, second_id, "agent.offered")
+    gap = (offer["at"] - ended["at"]).total_seconds()
+    assert wrap_up_s - 0.25 <= gap <= wrap_up_s + 1.5, f"offered {gap:.2f} s after the first call ended"
 
 
 async def test_a_caller_who_hangs_up_while_waiting_is_recorded_as_abandoned_with_the_wait(
@@ -327,7 +328,8 @@ async def test_past_max_wait_the_call_overflows_to_another_queue_and_is_answered
     first, second = await queue_calls(await flushed(app), call_id)
     assert (first["entry"], first["queue"], first["outcome"]) == (1, "sales", "overflow")
     assert first["target"] in ("support", "queue:support")
-    assert 2.8 <= first["wait_s"] <= 4.0
+    # max wait is checked about once a second; an announcement playing must not hold the call longer
+    assert 2.8 <= first["wait_s"] <= 4.2, first["wait_s"]
     assert (second["entry"], second["queue"], second["outcome"], second["agent_id"]) == (
         2,
         "support",
