@@ -42,6 +42,13 @@ BUSY = frozenset({S.RESERVED, S.RINGING, S.ON_CALL, S.WRAP_UP})
 _RECENT_CALLS = 2000
 
 
+def _not_on_a_call(agent: Agent) -> None:
+    """Ready / not ready by request only between calls: a call being offered or answered is the
+    session's to finish (it moves the agent on), or the agent's phone would be left answered."""
+    if agent.state in (S.RESERVED, S.RINGING, S.ON_CALL):
+        raise NotPermitted(f"agent {agent.agent_id!r} is {agent.state.value}: finish the call first")
+
+
 class AcdService:
     def __init__(
         self,
@@ -368,12 +375,14 @@ class AcdService:
 
     async def set_ready(self, agent_id: str) -> AgentView:
         agent = self.desk.get(agent_id)
+        _not_on_a_call(agent)
         self.desk.change(agent, S.READY)
         self.kick()
         return self._view(agent)
 
     async def set_not_ready(self, agent_id: str, reason: str) -> AgentView:
         agent = self.desk.get(agent_id)
+        _not_on_a_call(agent)
         self.desk.change(agent, S.NOT_READY, reason)
         return self._view(agent)
 
