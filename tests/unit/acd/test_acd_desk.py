@@ -9,7 +9,7 @@ import pytest
 
 from ccapp.acd.desk import AgentDesk
 from ccapp.acd.errors import InvalidTransition, NotPermitted, UnknownAgent, UnknownCall
-from ccapp.acd.fakes import AcdBed, eventually
+from ccapp.acd.fakes import NEVER, AcdBed, eventually
 from ccapp.acd.model import Agent, AgentState, QueueConfig
 from ccapp.acd.router import Router
 from ccapp.acd.states import StateChange
@@ -209,6 +209,22 @@ async def test_logout_is_refused_while_the_agent_is_on_a_call() -> None:
         with pytest.raises(UnknownCall):
             await bed.service.disposition("a1", "no-such-call", outcome="sale")
         assert (await bed.service.logout("a1")).state == "logged_out"
+
+
+async def test_ready_or_not_ready_is_refused_while_the_agents_phone_rings_or_talks() -> None:
+    async with AcdBed({"sales": queue()}, [agent()], scripts={"PJSIP/a1": NEVER}) as bed:
+        await bed.login("a1")
+        call, _, _ = bed.enter("sales")
+        await eventually(lambda: bed.state("a1") == "ringing")
+        with pytest.raises(NotPermitted):
+            await bed.service.set_not_ready("a1", "break")
+        with pytest.raises(NotPermitted):
+            await bed.service.set_ready("a1")
+        bed.tel.legs_to("PJSIP/a1")[0].answer()
+        await eventually(lambda: bed.state("a1") == "on_call")
+        with pytest.raises(NotPermitted):
+            await bed.service.set_not_ready("a1", "break")
+        assert [e["agent_id"] for e in bed.events(call, EventKind.AGENT_CONNECTED)] == ["a1"]
 
 
 async def test_reconcile_frees_agents_whose_call_is_gone() -> None:
