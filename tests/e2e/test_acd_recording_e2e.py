@@ -43,6 +43,7 @@ from tests.e2e.acd_support import (
     wait_for,
 )
 from tests.e2e.conftest import StartCcapp, settle
+from tests.support.sipp_dtmf import dtmf_caller, run_dtmf_caller
 
 pytestmark = pytest.mark.asterisk
 
@@ -228,3 +229,42 @@ async def test_pause_and_resume_through_the_api_leave_a_silent_span(
         assert status == 200
     status, _ = await api(app, "GET", "/api/v1/recordings/..%2F..%2Fetc%2Fpasswd/file", token=ADMIN_TOKEN)
     assert status == 404
+
+
+async def test_a_sipp_caller_typing_rfc4733_digits_leaves_a_muted_gap(
+    start_ccapp: StartCcapp, sqlite_url: str, tmp_path: Path
+) -> None:
+    """The same flow with a real SIP phone typing RFC 4733 DTMF. SIPp sends no audio between its
+    keys, so MixMonitor's file only grows while ccapp or the agent sends frames: the file is not
+    compared with the clock here, but the collect prompt, played while the recording is paused,
+    must be digital silence."""
+    config = acd_config(
+        tmp_path,
+        queues={"sales": {"recording": "all", "wrap_up_s": 1, "ring_timeout_s": 5}},
+        agents={"R": {"endpoint": agent_phone("answer-6"), "skills": {"sales": 3}, "queues": ["sales"]}},
+        trees={"card": queue_tree("sales", then="card", nodes=CARD_NODES)},
+    )
+    app = await start_ccapp(sqlite_url, config=config)
+    await login(app, "R")
+    # connected within a second or two, the agent leaves 6 s later, the collect prompt takes ~4 s:
+    # the keys go 18 s after the answer
+    scenario = dtmf_caller(tmp_path, f"w18000 {CARD}#", first_pause_ms=0, gap_ms=400)
+    result = await run_dtmf_caller(scenario, service="acd-card", timeout=60)
+    assert result.ok, result.stdout[-2000:]
+    await settle(app, 1)
+    [call] = await db_rows(await flushed(app), "SELECT call_id FROM calls")
+    row = await stored_recording(app, call["call_id"])
+
+    journal = await timed_events(await flushed(app), call["call_id"])
+    assert [e["data"]["input"] for e in journal if e["kind"] == "ivr.input"] == ["*" * len(CARD)]
+    card_at = next(e["at"] for e in journal if e["kind"] == "ivr.node" and e["data"]["node"] == "card")
+    typed_at = next(e["at"] for e in journal if e["kind"] == "ivr.input" and e["data"]["node"] == "card")
+    card_from, card_to = seconds(card_at, row["started_at"]), seconds(typed_at, row["started_at"])
+    assert [s for s in row["paused_spans"] if s[0] <= card_from + 0.5 and s[1] >= card_to - 0.3]
+    rate, audio = wav_audio(stored_file(app, row))
+    zero_run = longest = 0
+    for sample in audio:
+        zero_run = zero_run + 1 if sample == 0 else 0
+        longest = max(longest, zero_run)
+    assert longest / rate > 2.5, f"longest silence {longest / rate:.2f} s: the collect prompt was recorded"
+    assert max(abs(x) for x in audio) > MUSIC, "the talk with the agent was recorded"
