@@ -82,23 +82,26 @@ class Recordings:
             raise UnknownCall(f"call {call_id!r} is not being recorded")
         return live
 
-    async def pause(self, call_id: str, reason: str) -> None:
+    async def pause(self, call_id: str, reason: str, *, journal: bool = True) -> None:
+        """Mute the call's recording (``journal=False``: the caller, the IVR, journals it itself)."""
         live = self._get(call_id)
         if live.paused_at is not None:
             raise NotPermitted("the recording is already paused")
         assert self._recorder is not None
         await self._recorder.mute(live.channel, True)
         live.paused_at = self._clock.monotonic()
-        live.call.record(EventKind.RECORDING_PAUSED, {"reason": reason, "recording_id": call_id})
+        if journal:
+            live.call.record(EventKind.RECORDING_PAUSED, {"reason": reason, "recording_id": call_id})
 
-    async def resume(self, call_id: str, reason: str) -> None:
+    async def resume(self, call_id: str, reason: str, *, journal: bool = True) -> None:
         live = self._get(call_id)
         if live.paused_at is None:
             raise NotPermitted("the recording is not paused")
         assert self._recorder is not None
         await self._recorder.mute(live.channel, False)
         self._close_span(live)
-        live.call.record(EventKind.RECORDING_RESUMED, {"reason": reason, "recording_id": call_id})
+        if journal:
+            live.call.record(EventKind.RECORDING_RESUMED, {"reason": reason, "recording_id": call_id})
 
     def _close_span(self, live: _Live) -> None:
         if live.paused_at is None:
@@ -146,13 +149,13 @@ class _Gate:
     async def pause(self, reason: str) -> None:
         if self._r.active(self._call_id):
             with contextlib.suppress(NotPermitted):
-                await self._r.pause(self._call_id, reason)
+                await self._r.pause(self._call_id, reason, journal=False)
         else:
             await self._fallback.pause(reason)
 
     async def resume(self, reason: str) -> None:
         if self._r.active(self._call_id):
             with contextlib.suppress(NotPermitted):
-                await self._r.resume(self._call_id, reason)
+                await self._r.resume(self._call_id, reason, journal=False)
         else:
             await self._fallback.resume(reason)

@@ -101,6 +101,7 @@ class QueueSession:
             and settings.consent_prompt
             and not svc.recordings.active(self.call_id)
         ):
+            self.call.record(EventKind.PROMPT, {"prompts": [settings.consent_prompt], "purpose": "consent"})
             await self.control.play([await svc.render(settings.consent_prompt)])
         svc.kick()
         next_announce = svc.clock.monotonic()
@@ -110,11 +111,9 @@ class QueueSession:
             if now >= next_announce and self.waiting is not None:
                 every = settings.announce_every_s
                 next_announce = now + every if every else float("inf")
-                key = await self._announce(settings.moh_class)
-                if key is not None and await self._key(key, settings):
-                    return "callback", None
-                continue
-            item = await self._signal_or_key(next_announce - now)
+                item = await self._announce(settings.moh_class)
+            else:
+                item = await self._signal_or_key(next_announce - now)
             if isinstance(item, str):
                 if await self._key(item, settings):
                     return "callback", None
@@ -191,11 +190,15 @@ class QueueSession:
         )
 
     # ------------------------------------------------------------------------------- waiting
-    async def _announce(self, moh_class: str) -> str | None:
+    async def _announce(self, moh_class: str) -> Signal | str | None:
+        """Position and expected wait, over the music; a key or a signal (an agent is free, max
+        wait) stops it. Returns the key or the signal."""
         svc = self.service
         early = await self._stop_watch()
         if early:
             return early
+        if not self.signals.empty():
+            return self.signals.get_nowait()
         position = svc.router.position(self.call_id)
         if position is None:
             return None
@@ -205,12 +208,25 @@ class QueueSession:
             {"queue": self.queue, "entry": self.entry, "position": position, "expected_wait_s": expected},
         )
         await svc.tel.stop_moh(self.caller_channel)
+        play = asyncio.ensure_future(
+            self.control.play(position_prompts(position, expected), interruptible=True)
+        )
+        get = asyncio.ensure_future(self.signals.get())
         try:
-            key: str | None = await self.control.play(
-                position_prompts(position, expected), interruptible=True
-            )
+            done, _ = await asyncio.wait({play, get}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            if not get.done():
+                get.cancel()
+            if not play.done():
+                play.cancel()  # stops the prompt on the channel
+                with contextlib.suppress(asyncio.CancelledError, CallGone):
+                    await play
+        if get in done and not get.cancelled():
+            signal: Signal = get.result()
             await svc.tel.start_moh(self.caller_channel, moh_class)
+            return signal
+        key: str | None = play.result()  # CallGone if the caller hung up
+        await svc.tel.start_moh(self.caller_channel, moh_class)
         return key
 
     async def _key(self, key: str, settings: Any) -> bool:

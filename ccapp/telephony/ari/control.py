@@ -292,18 +292,24 @@ class AriCallControl:
         await self._rest(
             self._client.channels.play(self.channel_id, media, playback_id=playback_id, lang=self._lang)
         )
-        while True:
-            item = await self._next()
-            if isinstance(item, PlaybackFinished) and item.playback.id == playback_id:
-                if item.playback.state == "failed":
-                    log.warning("playback of %s failed on %s", media, self.channel.name)
-                return None
-            if item is FeedSignal.RESYNC and await self._playback_over(playback_id):
-                return None
-            if isinstance(item, ChannelDtmfReceived) and interruptible:
-                with contextlib.suppress(AriRequestError):  # it may have just ended by itself
-                    await self._rest(self._client.playbacks.stop(playback_id))
-                return item.digit
+        try:
+            while True:
+                item = await self._next()
+                if isinstance(item, PlaybackFinished) and item.playback.id == playback_id:
+                    if item.playback.state == "failed":
+                        log.warning("playback of %s failed on %s", media, self.channel.name)
+                    return None
+                if item is FeedSignal.RESYNC and await self._playback_over(playback_id):
+                    return None
+                if isinstance(item, ChannelDtmfReceived) and interruptible:
+                    with contextlib.suppress(AriRequestError):  # it may have just ended by itself
+                        await self._rest(self._client.playbacks.stop(playback_id))
+                    return item.digit
+        except asyncio.CancelledError:
+            # whoever cancelled us (e.g. the ACD connecting an agent) wants the sound to stop too
+            with contextlib.suppress(TelephonyError):
+                await self._client.playbacks.stop(playback_id)
+            raise
 
     async def _recording_outcome(self, name: str, max_seconds: float, terminator: str) -> RecordResult:
         """Wait for the end of recording ``name``, through a hang-up (which `_next` would raise on);
