@@ -262,7 +262,7 @@ async def originate_local_caller(
     # Asterisk looks channel ids up by prefix: one id must not start with the other
     channel_id, caller_half = f"acd-{tag}", f"caller-{tag}"
     params = {
-        "endpoint": f"Local/acd-{tree}@from-callers",
+        "endpoint": f"Local/acd-{tree}@from-callers/n",  # /n: no optimisation, like a real phone line
         "context": CALLERS_CONTEXT,
         "extension": caller_exten,
         "priority": "1",
