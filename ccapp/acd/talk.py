@@ -168,6 +168,8 @@ class Talk:
         svc = s.service
         target = request.target
         kind, _, name = target.partition(":")
+        if self.consult is not None:
+            raise NotPermitted("an attended transfer is in progress: complete or cancel it first")
         if kind == "queue":
             svc.queue_settings(name)  # unknown queue → error before anything changes
         elif kind == "agent":
