@@ -325,3 +325,14 @@ async def test_the_agent_hanging_up_while_the_consultation_rings_gives_the_calle
         assert bed.tel.legs_to("PJSIP/a2")[0].ended
         assert (bed.state("a1"), bed.state("a2")) == ("wrap_up", "ready")
         assert caller.channel_id not in bed.tel.moh_on
+
+
+async def test_a_blind_transfer_during_a_consultation_is_refused() -> None:
+    async with AcdBed(QUEUES, [agent("a1"), agent("a2", "support")], settings=SETTINGS) as bed:
+        call, caller, _, a1_leg = await consulting_a2(bed)
+        with pytest.raises(NotPermitted):
+            await bed.service.transfer(call.call_id, kind="blind", target="queue:support", by="a1")
+        assert (bed.state("a1"), bed.state("a2")) == ("on_call", "on_call")
+        assert not bed.tel.legs[a1_leg].ended
+        await bed.service.complete_transfer(call.call_id)
+        assert bed.tel.bridged_with(caller.channel_id) == {bed.tel.legs_to("PJSIP/a2")[0].leg_id}
