@@ -178,15 +178,18 @@ async def test_caller_hanging_up_while_agents_ring_hangs_up_the_legs_and_frees_t
         assert len(bed.service.router) == 0 and call.call_id not in bed.service.sessions
 
 
-async def test_caller_hanging_up_during_the_entry_announcement_frees_the_agent_reserved_meanwhile() -> None:
-    async with AcdBed({"sales": queue()}, [agent("a1")]) as bed:
-        await bed.login("a1")
+async def test_caller_hanging_up_during_the_consent_prompt_frees_the_agent_reserved_meanwhile() -> None:
+    queues = {"sales": queue(recording="all", consent_prompt="custom/consent")}
+    async with AcdBed(queues, [agent("a1")]) as bed:
+        await bed.service.login("a1", ready=False, reason="break")
         call, caller = bed.call()
         caller.play_s = 0.5
         task = asyncio.create_task(
             bed.service.enter(caller, queue="sales", priority=0, variables={}, call=call)
         )
         bed.tasks.append(task)
+        await eventually(lambda: ("play", ("custom/consent",)) in caller.actions)
+        await bed.service.set_ready("a1")
         await eventually(lambda: bed.state("a1") == "reserved")  # the offer waits for the prompt
         caller.hang_up()
         with pytest.raises(CallGone):
