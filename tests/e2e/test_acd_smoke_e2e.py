@@ -16,6 +16,8 @@ from tests.e2e.acd_support import (
     login,
     originate_local_caller,
     queue_calls,
+    queue_tree,
+    timed_events,
     wait_agent_state,
 )
 from tests.e2e.conftest import StartCcapp, settle
@@ -61,3 +63,36 @@ async def test_a_local_caller_reaches_a_ready_agent(
         ("on_call", "wrap_up"),
         ("wrap_up", "ready"),
     ]
+
+
+async def test_the_agent_sees_queue_and_caller_and_hears_the_whisper_before_the_caller(
+    start_ccapp: StartCcapp, sqlite_url: str, tmp_path: Path
+) -> None:
+    from tests.support.testbed import ensure_dialplan
+
+    ensure_dialplan("ccapp-test-agents", "shown")
+    config = acd_config(
+        tmp_path,
+        # queue-thankyou is about 1.6 s: the caller is bridged only after it
+        queues={"sales": {"wrap_up_s": 1, "ring_timeout_s": 5, "whisper": "queue-thankyou"}},
+        agents={"w": {"endpoint": agent_phone("shown"), "queues": ["sales"]}},
+        trees={"whisper": queue_tree("sales")},
+    )
+    app = await start_ccapp(sqlite_url, config=config)
+    shown: list[str] = []
+    assert app.c.ami is not None
+    app.c.ami.on_event(
+        "UserEvent",
+        lambda m: shown.append(m.get("CallerID") or "") if m.get("UserEvent") == "CcappAgentPhone" else None,
+    )
+    await login(app, "w")
+    channel = await originate_local_caller(app, "whisper", "stay", caller_id='"Carol Caller" <+15550123>')
+    await wait_agent_state(app, "w", "wrap_up", timeout=20)
+    await settle(app, 1)
+    call_id = await call_id_of(app, channel)
+    url = await flushed(app)
+    assert shown == ["sales: Carol Caller <+15550123>"]  # CALLERID(all) drops the quotes
+    events = {e["kind"]: e for e in await timed_events(url, call_id)}
+    on_call = next(r["at"] for r in await agent_states(url, "w") if r["to_state"] == "on_call")
+    whisper_s = (events["agent.connected"]["at"] - on_call).total_seconds()
+    assert 1.0 <= whisper_s <= 4.0, whisper_s
