@@ -219,8 +219,9 @@ class QueueSession:
                 get.cancel()
             if not play.done():
                 play.cancel()  # stops the prompt on the channel
-                with contextlib.suppress(asyncio.CancelledError, CallGone):
-                    await play
+                await asyncio.wait({play})  # (not `await play`: it would swallow our own cancellation)
+                if not play.cancelled():
+                    play.exception()
         if get in done and not get.cancelled():
             signal: Signal = get.result()
             await svc.tel.start_moh(self.caller_channel, moh_class)
@@ -285,8 +286,10 @@ class QueueSession:
             return None
         if not watch.done():
             watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError, CallGone, Exception):
-                await watch
+            # wait without taking its outcome: a cancellation of this task must still propagate
+            await asyncio.wait({watch})
+            if not watch.cancelled():
+                watch.exception()  # a hang-up: the next operation on the channel raises CallGone
             return None
         if watch.cancelled() or watch.exception() is not None:
             return None  # a hang-up: the next operation on the channel raises CallGone
