@@ -336,3 +336,14 @@ async def test_a_blind_transfer_during_a_consultation_is_refused() -> None:
         assert not bed.tel.legs[a1_leg].ended
         await bed.service.complete_transfer(call.call_id)
         assert bed.tel.bridged_with(caller.channel_id) == {bed.tel.legs_to("PJSIP/a2")[0].leg_id}
+
+
+async def test_cancelling_the_callers_task_right_after_a_transfer_ends_the_session() -> None:
+    async with AcdBed(QUEUES, [agent("a1"), agent("a2", "support")], settings=SETTINGS) as bed:
+        call, _, task, _ = await connected_to_a1(bed)
+        await bed.service.login("a2", ready=False, reason="break")
+        await bed.service.transfer(call.call_id, kind="blind", target="queue:support", by="a1")
+        task.cancel()  # shutdown: the call service cancels the caller's task
+        done, _ = await asyncio.wait({task}, timeout=2)
+        assert done and task.cancelled()
+        assert call.call_id not in bed.service.sessions
