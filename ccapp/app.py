@@ -27,7 +27,7 @@ from ccapp.config.acd import agents as acd_agents
 from ccapp.config.acd import queue_configs
 from ccapp.config.loader import load_settings
 from ccapp.config.settings import IvrSettings, Settings
-from ccapp.errors import CcappError, ConfigError, NotConnected
+from ccapp.errors import CcappError, ConfigError, NotConnected, ProtocolError, TelephonyError
 from ccapp.ivr.first import FirstIvrSettings
 from ccapp.ivr.ports import HttpFetcher, QueueTarget, RecordingGate
 from ccapp.ivr.registry import TreeRegistry
@@ -47,7 +47,7 @@ from ccapp.telephony.ami.mixmonitor import MixMonitorGate
 from ccapp.telephony.ami.recorder import AmiCallRecorder
 from ccapp.telephony.ari import AriApp, AriCallControl, AriClient, AriEventStream
 from ccapp.telephony.ari.acd import LEG_ARG, AriAcdTelephony
-from ccapp.telephony.ari.events import AriEvent, ChannelDestroyed, StasisStart
+from ccapp.telephony.ari.events import AriEvent, ChannelDestroyed, EndpointStateChange, StasisStart
 from ccapp.web.acd_api import add_acd_routes
 from ccapp.web.admin import add_admin_routes
 from ccapp.web.auth import TokenTable
@@ -258,6 +258,10 @@ class Application:
                 self.c.service.spawn(
                     self.acd.recordings.channel_ended(event.channel.id), name=f"recording-{event.channel.id}"
                 )
+        elif isinstance(event, EndpointStateChange) and self.acd is not None:
+            online = event.endpoint.online
+            if online is not None:
+                self.acd.endpoint_state(event.endpoint.name, online)
 
     async def _on_ari_reconnect(self, live: set[str]) -> None:
         if self.ari_disconnected_at is not None:
@@ -269,6 +273,7 @@ class Application:
             log.warning("%d call(s) vanished while ARI was down; records closed as lost", len(lost))
         if self.acd is not None:
             self.c.service.spawn(self._reconcile_acd(), name="acd-reconcile")
+            self.c.service.spawn(self._track_agent_phones(), name="acd-endpoints")
 
     async def _reconcile_acd(self) -> None:
         """Once the calls that vanished have unwound, free agents still marked busy with them."""
@@ -277,6 +282,27 @@ class Application:
             fixed = self.acd.reconcile()
             if fixed:
                 log.warning("agents freed after reconnect: %s", ", ".join(fixed))
+
+    async def _track_agent_phones(self) -> None:
+        """Subscribe to the agents' phones and take their state now. Runs after every connection
+        of the events socket (the first one too): Asterisk forgets subscriptions when it restarts,
+        and phones may have registered or dropped while ccapp was not listening."""
+        if self.acd is None:
+            return
+        ari = self.c.ari.client
+        for endpoint in sorted(self.acd.agent_endpoints()):
+            tech, _, resource = endpoint.partition("/")
+            try:
+                await ari.applications.subscribe(ari.app, f"endpoint:{endpoint}")
+                snapshot = await ari.endpoints.get(tech, resource)
+            except NotConnected as exc:
+                log.warning("cannot follow agent phones now (the next connection retries): %s", exc)
+                return
+            except (TelephonyError, ProtocolError) as exc:
+                log.warning("cannot follow agent phone %s: %s", endpoint, exc)
+                continue
+            if snapshot.online is not None:
+                self.acd.endpoint_state(endpoint, snapshot.online)
 
     async def _on_ari_disconnect(self) -> None:
         if self.ari_disconnected_at is None:

@@ -49,6 +49,18 @@ def _not_on_a_call(agent: Agent) -> None:
         raise NotPermitted(f"agent {agent.agent_id!r} is {agent.state.value}: finish the call first")
 
 
+#: the not-ready reason of an agent whose phone Asterisk cannot reach
+UNREACHABLE = "unreachable"
+
+
+def _tracked(endpoint: str) -> str | None:
+    """``PJSIP/<name>`` (technology case-folded) for a PJSIP endpoint name, else None."""
+    tech, _, resource = endpoint.partition("/")
+    if tech.upper() != "PJSIP" or not resource or "/" in resource or "@" in resource:
+        return None
+    return f"PJSIP/{resource}"
+
+
 class AcdService:
     def __init__(
         self,
@@ -85,6 +97,8 @@ class AcdService:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._jobs: set[asyncio.Task[Any]] = set()
+        #: agent phones Asterisk last reported offline (see `endpoint_state`)
+        self._offline: set[str] = set()
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> None:
@@ -327,6 +341,42 @@ class AcdService:
         self.kick()
         return fixed
 
+    # ------------------------------------------------------------------ phone reachability
+    def agent_endpoints(self) -> set[str]:
+        """The agents' PJSIP endpoints (``PJSIP/1001``), whose reachability Asterisk reports.
+        Other dial strings (``Local/…``, a PJSIP URI) have no registration to follow."""
+        return {e for a in self.desk.agents.values() if (e := _tracked(a.endpoint)) is not None}
+
+    def endpoint_state(self, endpoint: str, online: bool) -> None:
+        """Asterisk says ``endpoint``'s phone is reachable or not (registered, qualified).
+
+        A ready agent whose phone went offline goes not ready ("unreachable"), so no call is offered
+        to a phone that cannot ring; when the phone is back, an agent still not ready for that reason
+        is ready again. Any other state is left alone: a call in progress ends through its own
+        channel events, and a break the agent chose is not cancelled by the phone coming back.
+        An agent who logs in ready while the phone is offline is not ready ("unreachable") too.
+        """
+        key = _tracked(endpoint)
+        if key is None:
+            return
+        if online:
+            self._offline.discard(key)
+        else:
+            self._offline.add(key)
+        woke = False
+        for agent in list(self.desk.agents.values()):
+            if _tracked(agent.endpoint) != key:
+                continue
+            if not online and agent.state is S.READY:
+                log.warning("agent %s: phone %s unreachable; not ready", agent.agent_id, key)
+                self.desk.change(agent, S.NOT_READY, UNREACHABLE)
+            elif online and agent.state is S.NOT_READY and agent.not_ready_reason == UNREACHABLE:
+                log.info("agent %s: phone %s reachable again; ready", agent.agent_id, key)
+                self.desk.change(agent, S.READY)
+                woke = True
+        if woke:
+            self.kick()
+
     # ------------------------------------------------------------------ AcdCommands
     def _view(self, agent: Agent) -> AgentView:
         work = self.desk.work(agent.agent_id)
@@ -369,6 +419,8 @@ class AcdService:
         agent = self.desk.get(agent_id)
         if agent.state is not S.LOGGED_OUT:
             raise NotPermitted(f"agent {agent_id!r} is already logged in ({agent.state.value})")
+        if ready and _tracked(agent.endpoint) in self._offline:
+            ready, reason = False, UNREACHABLE
         self.desk.change(agent, S.READY if ready else S.NOT_READY, None if ready else (reason or "login"))
         self.kick()
         return self._view(agent)

@@ -1,7 +1,7 @@
 """The ARI REST transport: one aiohttp session, one `call` choke point, one error mapping.
 
-Resources (``client.channels``, ``client.bridges`` …) live in `channels.py` and `resources.py`
-and call the transport only through the `Endpoint` table in `endpoints.py`.
+Resources (``client.channels``, ``client.bridges``, ``client.endpoints`` …) live in `channels.py`
+and `resources.py` and call the transport only through the `Endpoint` table in `endpoints.py`.
 
 Errors: a 404 on ``/channels/{channelId}…`` → `CallGone`; no connection or a timeout →
 `NotConnected`; any other 4xx/5xx → `AriRequestError` (a `TelephonyError`) carrying ARI's
@@ -26,6 +26,7 @@ from ccapp.telephony.ari.resources import (
     ApplicationsApi,
     AsteriskApi,
     BridgesApi,
+    EndpointsApi,
     PlaybacksApi,
     RecordingsApi,
 )
@@ -78,6 +79,7 @@ class AriClient:
         self.playbacks = PlaybacksApi(self)
         self.recordings = RecordingsApi(self)
         self.applications = ApplicationsApi(self)
+        self.endpoints = EndpointsApi(self)
         self.asterisk = AsteriskApi(self)
 
     async def start(self) -> None:

@@ -113,8 +113,10 @@ STORED_LIST = E("GET", "/recordings/stored")
 STORED_GET = E("GET", "/recordings/stored/{recordingName}")
 STORED_DELETE = E("DELETE", "/recordings/stored/{recordingName}")
 STORED_FILE = E("GET", "/recordings/stored/{recordingName}/file")
-# applications, asterisk
+# applications, endpoints, asterisk
 APPLICATION_GET = E("GET", "/applications/{applicationName}")
+APPLICATION_SUBSCRIBE = E("POST", "/applications/{applicationName}/subscription", ("eventSource",))
+ENDPOINT_GET = E("GET", "/endpoints/{tech}/{resource}")
 ASTERISK_INFO = E("GET", "/asterisk/info", ("only",))
 ASTERISK_PING = E("GET", "/asterisk/ping")
 
@@ -128,5 +130,5 @@ USED_ENDPOINTS: tuple[Endpoint, ...] = (
     PLAYBACK_GET, PLAYBACK_STOP, PLAYBACK_CONTROL,
     LIVE_GET, LIVE_CANCEL, LIVE_STOP, LIVE_PAUSE, LIVE_UNPAUSE, LIVE_MUTE, LIVE_UNMUTE,
     STORED_LIST, STORED_GET, STORED_DELETE, STORED_FILE,
-    APPLICATION_GET, ASTERISK_INFO, ASTERISK_PING,
+    APPLICATION_GET, APPLICATION_SUBSCRIBE, ENDPOINT_GET, ASTERISK_INFO, ASTERISK_PING,
 )  # fmt: skip

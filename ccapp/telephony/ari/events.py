@@ -18,6 +18,7 @@ from ccapp.errors import ProtocolError
 from ccapp.telephony.ari.models import (
     Bridge,
     Channel,
+    EndpointSnapshot,
     LiveRecording,
     Playback,
     _obj,
@@ -29,6 +30,7 @@ from ccapp.telephony.ari.models import (
     _target_channel,
     parse_bridge,
     parse_channel,
+    parse_endpoint,
     parse_live_recording,
     parse_playback,
     parse_timestamp,
@@ -48,6 +50,8 @@ __all__ = [
     "ChannelUserevent",
     "ChannelVarset",
     "Dial",
+    "EndpointSnapshot",
+    "EndpointStateChange",
     "LiveRecording",
     "Playback",
     "PlaybackFinished",
@@ -60,6 +64,7 @@ __all__ = [
     "UnknownEvent",
     "parse_bridge",
     "parse_channel",
+    "parse_endpoint",
     "parse_event",
     "parse_live_recording",
     "parse_playback",
@@ -227,6 +232,14 @@ class ChannelUserevent(_Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EndpointStateChange(_Event):
+    """An endpoint the application subscribed to (``endpoint:PJSIP/1001``) changed: its state
+    (a phone registered, unregistered or stopped answering qualify) or its channels."""
+
+    endpoint: EndpointSnapshot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UnknownEvent(_Event):
     """An event type ccapp does not model; ``raw`` is the message as received."""
 
@@ -261,6 +274,7 @@ AriEvent = (
     | BridgeDestroyed
     | Dial
     | ChannelUserevent
+    | EndpointStateChange
     | UnknownEvent
 )
 
@@ -390,6 +404,7 @@ _PARSERS: Mapping[str, _Parser] = {
     "BridgeDestroyed": lambda o, b: BridgeDestroyed(**b, bridge=parse_bridge(o.get("bridge"))),
     "Dial": _dial,
     "ChannelUserevent": _userevent,
+    "EndpointStateChange": lambda o, b: EndpointStateChange(**b, endpoint=parse_endpoint(o.get("endpoint"))),
 }
 
 

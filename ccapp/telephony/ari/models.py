@@ -1,4 +1,4 @@
-"""ARI resource models (channel, playback, recording, bridge) parsed from Asterisk's JSON.
+"""ARI resource models (channel, playback, recording, bridge, endpoint) parsed from Asterisk's JSON.
 
 Helpers here read fields leniently (missing optional field → ``None``) and strictly where a value
 is required (missing id, wrong type → `ProtocolError`).
@@ -148,6 +148,28 @@ class Bridge:
     channels: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class EndpointSnapshot:
+    """ARI's ``Endpoint`` model: a device such as ``PJSIP/1001`` and whether Asterisk can reach it
+    (PJSIP: online while a contact is registered or static and not found unreachable by qualify)."""
+
+    technology: str
+    resource: str
+    #: ``online``, ``offline`` or ``unknown``
+    state: str = "unknown"
+    channel_ids: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """``technology/resource``, the way dial strings and ccapp's agents name it."""
+        return f"{self.technology}/{self.resource}"
+
+    @property
+    def online(self) -> bool | None:
+        """True online, False offline, None when Asterisk does not know."""
+        return {"online": True, "offline": False}.get(self.state)
+
+
 def parse_channel(value: Any) -> Channel:
     obj = _obj(value, "channel")
     caller = _opt_obj(obj, "caller", "channel") or {}
@@ -206,4 +228,17 @@ def parse_bridge(value: Any) -> Bridge:
         bridge_class=_opt_str(obj, "bridge_class"),
         name=_opt_str(obj, "name"),
         channels=tuple(channels),
+    )
+
+
+def parse_endpoint(value: Any) -> EndpointSnapshot:
+    obj = _obj(value, "endpoint")
+    ids = obj.get("channel_ids") or []
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ProtocolError("ARI endpoint: 'channel_ids' is not a list of ids")
+    return EndpointSnapshot(
+        technology=_req_str(obj, "technology", "endpoint"),
+        resource=_req_str(obj, "resource", "endpoint"),
+        state=_opt_str(obj, "state") or "unknown",
+        channel_ids=tuple(ids),
     )

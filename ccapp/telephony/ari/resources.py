@@ -1,4 +1,4 @@
-"""Bridges, playbacks, recordings, applications and Asterisk info over ARI."""
+"""Bridges, playbacks, recordings, applications, endpoints and Asterisk info over ARI."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from ccapp.telephony.ari import endpoints as ep
 from ccapp.telephony.ari.endpoints import QueryValue, Requester
 from ccapp.telephony.ari.events import (
     Bridge,
+    EndpointSnapshot,
     LiveRecording,
     Playback,
     parse_bridge,
+    parse_endpoint,
     parse_live_recording,
     parse_playback,
 )
@@ -172,6 +174,21 @@ class ApplicationsApi:
         if not isinstance(ids, list):
             raise ProtocolError("ARI application: 'channel_ids' is not a list")
         return {str(i) for i in ids}
+
+    async def subscribe(self, app: str, event_source: str | Sequence[str]) -> None:
+        """Send ``app`` the events of ``event_source`` (``endpoint:PJSIP/1001``, ``channel:<id>`` …).
+        Subscribing again is harmless; Asterisk forgets subscriptions when it restarts."""
+        sources = [event_source] if isinstance(event_source, str) else list(event_source)
+        await self._t.call(ep.APPLICATION_SUBSCRIBE, {"applicationName": app}, {"eventSource": sources})
+
+
+class EndpointsApi:
+    def __init__(self, transport: Requester) -> None:
+        self._t = transport
+
+    async def get(self, tech: str, resource: str) -> EndpointSnapshot:
+        """The endpoint's state now (`AriRequestError` 404 when Asterisk has no such endpoint)."""
+        return parse_endpoint(await self._t.call(ep.ENDPOINT_GET, {"tech": tech, "resource": resource}))
 
 
 class AsteriskApi:

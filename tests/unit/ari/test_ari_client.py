@@ -192,3 +192,31 @@ def test_the_endpoint_table_lists_every_endpoint_the_module_defines_once() -> No
     assert defined == set(USED_ENDPOINTS)
     assert len(USED_ENDPOINTS) == len(set(USED_ENDPOINTS))
     assert len({(e.method, e.path) for e in USED_ENDPOINTS}) == len(USED_ENDPOINTS)
+
+
+async def test_an_endpoint_is_read_by_technology_and_resource(fake: tuple[Fake, AriClient]) -> None:
+    state, client = fake
+    body = {"technology": "PJSIP", "resource": "1001", "state": "offline", "channel_ids": []}
+    answer(state, "GET", "/ari/endpoints/PJSIP/1001", body)
+    endpoint = await client.endpoints.get("PJSIP", "1001")
+    assert (endpoint.name, endpoint.state, endpoint.online, endpoint.channel_ids) == (
+        "PJSIP/1001",
+        "offline",
+        False,
+        (),
+    )
+    with pytest.raises(AriRequestError) as caught:
+        await client.endpoints.get("PJSIP", "nobody")
+    assert caught.value.status == 404
+
+
+async def test_subscribing_sends_the_event_sources_as_one_list(fake: tuple[Fake, AriClient]) -> None:
+    state, client = fake
+    answer(state, "POST", "/ari/applications/ccapp/subscription", {"name": "ccapp"})
+    await client.applications.subscribe("ccapp", "endpoint:PJSIP/1001")
+    answer(state, "POST", "/ari/applications/ccapp/subscription", {"name": "ccapp"})  # one use per answer
+    await client.applications.subscribe("ccapp", ["endpoint:PJSIP/1001", "endpoint:PJSIP/1002"])
+    assert [dict(r.query) for r in state.requests] == [
+        {"eventSource": "endpoint:PJSIP/1001"},
+        {"eventSource": "endpoint:PJSIP/1001,endpoint:PJSIP/1002"},
+    ]

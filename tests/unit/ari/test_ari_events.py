@@ -17,6 +17,7 @@ from ccapp.telephony.ari.events import (
     ChannelUserevent,
     ChannelVarset,
     Dial,
+    EndpointStateChange,
     PlaybackFinished,
     PlaybackStarted,
     RecordingFinished,
@@ -171,8 +172,35 @@ def test_an_unknown_event_type_is_kept_raw() -> None:
         {"type": "StasisEnd", "timestamp": "yesterday", "channel": CHANNEL},
         {"type": "StasisEnd", "timestamp": "2026-01-05T09:00:00", "channel": CHANNEL},
         _base("BridgeDestroyed", bridge={"id": "b", "channels": "1.1"}),
+        _base("EndpointStateChange", endpoint={"resource": "1001", "state": "online"}),
+        _base(
+            "EndpointStateChange", endpoint={"technology": "PJSIP", "resource": "1001", "channel_ids": "1.1"}
+        ),
     ],
 )
 def test_a_message_of_the_wrong_shape_is_a_protocol_error(message: Any) -> None:
     with pytest.raises(ProtocolError):
         parse_event(message)
+
+
+def test_a_phone_registering_then_unregistering_reads_as_endpoint_online_then_offline() -> None:
+    events = [parse_event(raw) for raw in transcript("events-endpoint-register.jsonl")]
+    changes = [e for e in events if isinstance(e, EndpointStateChange)]
+    assert [(e.endpoint.name, e.endpoint.state, e.endpoint.online) for e in changes] == [
+        ("PJSIP/1001", "online", True),
+        ("PJSIP/1001", "offline", False),
+    ]
+    assert all(e.channel_id is None and e.application == "ccapp" for e in events)
+    assert changes[0].endpoint.channel_ids == ()
+    # contact and peer status changes come with them; ccapp does not model those
+    assert {e.type for e in events if isinstance(e, UnknownEvent)} <= {
+        "ContactStatusChange",
+        "PeerStatusChange",
+    }
+
+
+def test_an_endpoint_of_unknown_state_is_neither_online_nor_offline() -> None:
+    endpoint = {"technology": "PJSIP", "resource": "1001", "state": "unknown", "channel_ids": ["1.1"]}
+    event = parse_event(_base("EndpointStateChange", endpoint=endpoint))
+    assert isinstance(event, EndpointStateChange)
+    assert (event.endpoint.online, event.endpoint.channel_ids) == (None, ("1.1",))
