@@ -47,7 +47,13 @@ from ccapp.telephony.ami.mixmonitor import MixMonitorGate
 from ccapp.telephony.ami.recorder import AmiCallRecorder
 from ccapp.telephony.ari import AriApp, AriCallControl, AriClient, AriEventStream
 from ccapp.telephony.ari.acd import LEG_ARG, AriAcdTelephony
-from ccapp.telephony.ari.events import AriEvent, ChannelDestroyed, EndpointStateChange, StasisStart
+from ccapp.telephony.ari.events import (
+    AriEvent,
+    ChannelDestroyed,
+    EndpointStateChange,
+    StasisEnd,
+    StasisStart,
+)
 from ccapp.web.acd_api import add_acd_routes
 from ccapp.web.admin import add_admin_routes
 from ccapp.web.auth import TokenTable
@@ -254,6 +260,9 @@ class Application:
     async def _on_ari_event(self, event: AriEvent) -> None:
         if isinstance(event, ChannelDestroyed):
             self.c.service.channel_ended(event.channel.id, event.cause, event.cause_txt)
+        if isinstance(event, ChannelDestroyed | StasisEnd):
+            # a caller who came from the dialplan gets StasisEnd but no ChannelDestroyed: the app is
+            # no longer subscribed to the channel once it has left
             if self.acd is not None:
                 self.c.service.spawn(
                     self.acd.recordings.channel_ended(event.channel.id), name=f"recording-{event.channel.id}"
