@@ -134,7 +134,9 @@ class Talk:
                 await self._cancel_consult(outcome="cancelled")
                 signal.reply.set_result(TransferView(self.s.call_id, "attended", target, "cancelled"))
             return None
-        except CallGone:
+        except CallGone as exc:
+            if not signal.reply.done():  # the API caller waits for an answer
+                signal.reply.set_exception(NotPermitted(f"a party of the call hung up: {exc}"))
             raise
         except Exception as exc:
             if not signal.reply.done():
@@ -252,6 +254,10 @@ class Talk:
         consult = self.consult
         if consult is None or not consult.answered:
             raise NotPermitted("the transfer target has not answered")
+        if consult.leg.ended:
+            # nobody to hand the caller to: back with the agent, who stays on the call
+            await self._cancel_consult(outcome="failed")
+            raise NotPermitted("the transfer target hung up")
         if not by_hangup:
             await self.party.leg.hangup()
         self._party_left("transfer")
