@@ -347,3 +347,17 @@ async def test_cancelling_the_callers_task_right_after_a_transfer_ends_the_sessi
         done, _ = await asyncio.wait({task}, timeout=2)
         assert done and task.cancelled()
         assert call.call_id not in bed.service.sessions
+
+
+async def test_completing_a_transfer_whose_target_hung_up_gives_the_caller_back_to_the_agent() -> None:
+    async with AcdBed(QUEUES, [agent("a1"), agent("a2", "support")], settings=SETTINGS) as bed:
+        call, caller, task, a1_leg = await consulting_a2(bed)
+        bed.tel.legs_to("PJSIP/a2")[0].remote_hangup()
+        with pytest.raises(NotPermitted):
+            await asyncio.wait_for(bed.service.complete_transfer(call.call_id), 2)
+        assert not task.done()
+        assert bed.tel.bridged_with(caller.channel_id) == {a1_leg}
+        assert caller.channel_id not in bed.tel.moh_on
+        assert (bed.state("a1"), bed.state("a2")) == ("on_call", "wrap_up")
+        assert [t["outcome"] for t in transfers(bed, call)] == ["failed"]
+        assert bed.events(call, K.AGENT_DISCONNECTED) == []
