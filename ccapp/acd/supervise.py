@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from ccapp.acd.errors import NotPermitted
@@ -31,14 +32,32 @@ async def supervise(
     outcome = await leg.wait_answer()
     if not outcome.answered:
         raise NotPermitted(f"the supervisor's phone did not answer (cause {outcome.cause})")
-    agent_leg = talk.party.leg.leg_id
+    party = talk.party.leg
+    snoop: str | None = None
+    bridge_id = f"ccapp-sv-{leg.leg_id}"
     if mode == "barge":
         await tel.bridge(talk.bridge_id, [leg.leg_id])
     else:
         # a snoop on the agent's channel hears both sides of the bridge; "whisper" also speaks into
         # the agent's ear only
-        snoop = await tel.snoop(agent_leg, spy="both", whisper="out" if mode == "whisper" else "none")
-        await tel.bridge(f"ccapp-sv-{leg.leg_id}", [snoop, leg.leg_id])
+        snoop = await tel.snoop(party.leg_id, spy="both", whisper="out" if mode == "whisper" else "none")
+        await tel.bridge(bridge_id, [snoop, leg.leg_id])
+
+    async def end_with_the_call() -> None:
+        # the supervisor leaves when the agent's leg does (the call ended or was transferred away)
+        ended = asyncio.ensure_future(party.wait_ended())
+        mine = asyncio.ensure_future(leg.wait_ended())
+        try:
+            await asyncio.wait({ended, mine}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+            mine.cancel()
+            await leg.hangup()
+            if snoop is not None:
+                await tel.hangup(snoop)
+                await tel.destroy_bridge(bridge_id)
+
+    service.spawn(end_with_the_call(), name=f"supervise-{leg.leg_id}")
     session.call.record(
         EventKind.SUPERVISOR,
         {"mode": mode, "supervisor": supervisor, "agent_id": talk.party.agent_id, "leg_id": leg.leg_id},
