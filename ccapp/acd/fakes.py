@@ -235,6 +235,9 @@ class FakeAcdTelephony:
         self.bridges.pop(bridge_id, None)
         self.bridge_log.append(("destroy", bridge_id, ""))
 
+    async def play_bridge(self, bridge_id: str, prompts: Sequence[str]) -> None:
+        self.bridge_log.append(("play", bridge_id, ",".join(prompts)))
+
     async def start_moh(self, channel_id: str, moh_class: str) -> None:
         if self._gone(channel_id):
             raise CallGone(f"{channel_id} hung up")

@@ -51,8 +51,18 @@ class Recordings:
     def active(self, call_id: str) -> bool:
         return call_id in self._live
 
-    async def connected(self, call: Call, channel_id: str, queue: str, agent_id: str, policy: str) -> None:
-        """The call was connected to an agent: start recording if the queue's policy says so."""
+    async def connected(
+        self,
+        call: Call,
+        channel_id: str,
+        queue: str,
+        agent_id: str,
+        policy: str,
+        *,
+        requested: str | None = None,
+    ) -> None:
+        """The call was connected to an agent: start recording if the queue's policy says so
+        (``requested``: who asked, for an on-demand start)."""
         if policy != "all" or self._recorder is None or call.call_id in self._live:
             return
         leg = call.legs.get(channel_id)
@@ -72,7 +82,8 @@ class Recordings:
                 "name": name,
                 "queue": queue,
                 "agent_id": agent_id,
-                "policy": policy,
+                "policy": "on_demand" if requested else policy,
+                **({"requested_by": requested} if requested else {}),
             },
         )
 

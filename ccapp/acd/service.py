@@ -511,6 +511,23 @@ class AcdService:
             self, self._session(call_id), mode=mode, endpoint=endpoint, supervisor=supervisor
         )
 
+    async def start_recording(self, call_id: str, *, reason: str) -> None:
+        session = self._session(call_id)
+        talk = session.talk
+        if talk is None or talk.party.agent_id is None:
+            raise NotPermitted("the call is not connected to an agent")
+        settings = self.queue_settings(session.queue)
+        if settings.recording == "none":
+            raise NotPermitted(f"queue {session.queue!r} does not record calls (recording: none)")
+        if self.recordings.active(call_id):
+            raise NotPermitted("the call is already being recorded")
+        if settings.consent_prompt:
+            # the notice goes to both sides and onto the recording itself
+            await self.tel.play_bridge(talk.bridge_id, [await self.render(settings.consent_prompt)])
+        await self.recordings.connected(
+            session.call, session.caller_channel, session.queue, talk.party.agent_id, "all", requested=reason
+        )
+
     async def pause_recording(self, call_id: str, *, reason: str) -> None:
         await self.recordings.pause(call_id, reason)
 

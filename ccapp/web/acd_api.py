@@ -300,6 +300,12 @@ class _AcdApi:
         )
         return web.json_response({"call_id": call_id, "mode": body.mode, "leg_id": leg_id})
 
+    async def start_recording(self, request: web.Request) -> web.StreamResponse:
+        principal, call_id = self._call_access(request, ADMIN, SUPERVISOR)
+        await read_body(request, EmptyBody)
+        await self._commands.start_recording(call_id, reason=f"api:{principal.name}")
+        return web.Response(status=204)
+
     async def pause_recording(self, request: web.Request) -> web.StreamResponse:
         principal, call_id = self._call_access(request, ADMIN, SUPERVISOR)
         await read_body(request, EmptyBody)
@@ -335,5 +341,6 @@ def add_acd_routes(app: web.Application, commands: AcdCommands, tokens: TokenTab
     router.add_post(f"{call}/transfer/complete", guard(api.complete_transfer))
     router.add_post(f"{call}/transfer/cancel", guard(api.cancel_transfer))
     router.add_post(f"{call}/supervise", guard(api.supervise))
+    router.add_post(f"{call}/recording/start", guard(api.start_recording))
     router.add_post(f"{call}/recording/pause", guard(api.pause_recording))
     router.add_post(f"{call}/recording/resume", guard(api.resume_recording))

@@ -270,3 +270,34 @@ async def test_a_sipp_caller_typing_rfc4733_digits_leaves_a_muted_gap(
         longest = max(longest, zero_run)
     assert longest / rate > 2.5, f"longest silence {longest / rate:.2f} s: the collect prompt was recorded"
     assert max(abs(x) for x in audio) > MUSIC, "the talk with the agent was recorded"
+
+
+async def test_an_on_demand_queue_records_from_the_agents_request_with_the_notice_on_the_recording(
+    start_ccapp: StartCcapp, sqlite_url: str, tmp_path: Path
+) -> None:
+    config = acd_config(
+        tmp_path,
+        queues={"support": {"recording": "on_demand", "consent_prompt": "beep", "wrap_up_s": 1}},
+        agents={"D": {"endpoint": agent_phone("answer-8"), "skills": {}, "queues": ["support"]}},
+        trees={"ondemand": queue_tree("support")},
+    )
+    app = await start_ccapp(sqlite_url, config=config)
+    await login(app, "D")
+    channel = await originate_local_caller(app, "ondemand", "stay")
+    call_id = await wait_agent_call(app, "D")
+    await wait_agent_state(app, "D", "on_call")
+    await asyncio.sleep(2)
+    status, _ = await api(app, "POST", f"/api/v1/calls/{call_id}/recording/start", token=agent_token("D"))
+    assert status == 204
+    status, body = await api(app, "POST", f"/api/v1/calls/{call_id}/recording/start", token=agent_token("D"))
+    assert (status, body["error"]) == (409, "acd_not_permitted")
+    await wait_agent_state(app, "D", ("wrap_up", "ready"), timeout=20)
+    await hangup_channel(app, channel)
+    await settle(app, 1)
+    row = await stored_recording(app, call_id)
+    [entry] = await queue_calls(await flushed(app), call_id)
+    assert row["policy"] == "on_demand"
+    # from the request (2 s into the talk) to the end, not from the connect
+    assert seconds(row["started_at"], entry["connected_at"]) == pytest.approx(2.0, abs=1.0)
+    rate, audio = wav_audio(stored_file(app, row))
+    assert len(audio) / rate == pytest.approx(row["duration_s"], abs=WAV_SLACK_S)

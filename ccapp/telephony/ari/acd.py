@@ -186,6 +186,13 @@ class AriAcdTelephony:
         with contextlib.suppress(TelephonyError):
             await self.app.client.bridges.destroy(bridge_id)
 
+    async def play_bridge(self, bridge_id: str, prompts: Sequence[str]) -> None:
+        media = [p if ":" in p else f"sound:{p}" for p in prompts]
+        try:
+            await self.app.client.bridges.play(bridge_id, media)
+        except AriRequestError as exc:
+            raise CallGone(f"playing to bridge {bridge_id}: {exc}") from exc
+
     async def start_moh(self, channel_id: str, moh_class: str) -> None:
         try:
             await self.app.client.channels.moh_start(channel_id, moh_class)

@@ -564,6 +564,34 @@ async def test_recording_policy_all_records_from_connect_to_the_callers_hang_up_
             await bed.service.pause_recording(call.call_id, reason="card")
 
 
+async def test_an_on_demand_queue_records_only_when_asked_with_the_notice_played_to_both_sides() -> None:
+    queues = {
+        "sales": queue(recording="on_demand", consent_prompt="custom/consent"),
+        "quiet": queue(recording="none"),
+    }
+    async with AcdBed(queues, [agent("a1"), agent("a2", "quiet")]) as bed:
+        await bed.login("a1")
+        await bed.login("a2")
+        call, caller, _ = bed.enter("sales")
+        await eventually(lambda: bed.events(call, K.AGENT_CONNECTED))
+        assert not bed.recordings.active(call.call_id)
+        assert ("custom/consent",) not in caller.played
+        await bed.service.start_recording(call.call_id, reason="api:a1")
+        [started] = bed.events(call, K.RECORDING_STARTED)
+        assert (started["policy"], started["requested_by"]) == ("on_demand", "api:a1")
+        assert ("play", started_bridge(bed, call), "custom/consent") in bed.tel.bridge_log
+        with pytest.raises(NotPermitted):
+            await bed.service.start_recording(call.call_id, reason="api:a1")
+        quiet, _, _ = bed.enter("quiet")
+        await eventually(lambda: bed.events(quiet, K.AGENT_CONNECTED))
+        with pytest.raises(NotPermitted):
+            await bed.service.start_recording(quiet.call_id, reason="api:a2")
+
+
+def started_bridge(bed: AcdBed, call: Any) -> str:
+    return str(bed.events(call, K.AGENT_CONNECTED)[0]["bridge_id"])
+
+
 async def test_the_ivr_gate_pauses_ccapps_recording_when_there_is_one_else_the_fallback() -> None:
     async with AcdBed(
         {"sales": queue(recording="all"), "plain": queue()}, [agent("a1", "sales", "plain")]

@@ -127,6 +127,9 @@ class FakeAcd:
         self._do("supervise", call_id, mode=mode, endpoint=endpoint, supervisor=supervisor)
         return "leg-7"
 
+    async def start_recording(self, call_id: str, *, reason: str) -> None:
+        self._do("start_recording", call_id, reason=reason)
+
     async def pause_recording(self, call_id: str, *, reason: str) -> None:
         self._do("pause_recording", call_id, reason=reason)
 
@@ -216,6 +219,7 @@ ROUTES: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/api/v1/calls/call-1/supervise", {"mode": "listen", "endpoint": "PJSIP/2001"}, STAFF),
     ("POST", "/api/v1/calls/call-1/recording/pause", None, STAFF | {"agent1001"}),
     ("POST", "/api/v1/calls/call-1/recording/resume", None, STAFF | {"agent1001"}),
+    ("POST", "/api/v1/calls/call-1/recording/start", None, STAFF | {"agent1001"}),
 ]
 
 
