@@ -17,8 +17,8 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from ccapp.acd.api import BUSY, UNREACHABLE, AcdCommandsMixin, tracked_endpoint
 from ccapp.acd.callback import CallbackJob
-from ccapp.acd.commands import AgentView, QueueView, TransferView
 from ccapp.acd.desk import AgentDesk
 from ccapp.acd.errors import NotPermitted, UnknownCall
 from ccapp.acd.model import Agent, AgentState, QueueConfig
@@ -38,30 +38,10 @@ from ccapp.ivr.ports import PromptStore
 log = logging.getLogger("ccapp.acd")
 
 S = AgentState
-BUSY = frozenset({S.RESERVED, S.RINGING, S.ON_CALL, S.WRAP_UP})
 _RECENT_CALLS = 2000
 
 
-def _not_on_a_call(agent: Agent) -> None:
-    """Ready / not ready by request only between calls: a call being offered or answered is the
-    session's to finish (it moves the agent on), or the agent's phone would be left answered."""
-    if agent.state in (S.RESERVED, S.RINGING, S.ON_CALL):
-        raise NotPermitted(f"agent {agent.agent_id!r} is {agent.state.value}: finish the call first")
-
-
-#: the not-ready reason of an agent whose phone Asterisk cannot reach
-UNREACHABLE = "unreachable"
-
-
-def _tracked(endpoint: str) -> str | None:
-    """``PJSIP/<name>`` (technology case-folded) for a PJSIP endpoint name, else None."""
-    tech, _, resource = endpoint.partition("/")
-    if tech.upper() != "PJSIP" or not resource or "/" in resource or "@" in resource:
-        return None
-    return f"PJSIP/{resource}"
-
-
-class AcdService:
+class AcdService(AcdCommandsMixin):
     def __init__(
         self,
         *,
@@ -345,7 +325,7 @@ class AcdService:
     def agent_endpoints(self) -> set[str]:
         """The agents' PJSIP endpoints (``PJSIP/1001``), whose reachability Asterisk reports.
         Other dial strings (``Local/…``, a PJSIP URI) have no registration to follow."""
-        return {e for a in self.desk.agents.values() if (e := _tracked(a.endpoint)) is not None}
+        return {e for a in self.desk.agents.values() if (e := tracked_endpoint(a.endpoint)) is not None}
 
     def endpoint_state(self, endpoint: str, online: bool) -> None:
         """Asterisk says ``endpoint``'s phone is reachable or not (registered, qualified).
@@ -356,7 +336,7 @@ class AcdService:
         channel events, and a break the agent chose is not cancelled by the phone coming back.
         An agent who logs in ready while the phone is offline is not ready ("unreachable") too.
         """
-        key = _tracked(endpoint)
+        key = tracked_endpoint(endpoint)
         if key is None:
             return
         if online:
@@ -365,7 +345,7 @@ class AcdService:
             self._offline.add(key)
         woke = False
         for agent in list(self.desk.agents.values()):
-            if _tracked(agent.endpoint) != key:
+            if tracked_endpoint(agent.endpoint) != key:
                 continue
             if not online and agent.state is S.READY:
                 log.warning("agent %s: phone %s unreachable; not ready", agent.agent_id, key)
@@ -376,160 +356,3 @@ class AcdService:
                 woke = True
         if woke:
             self.kick()
-
-    # ------------------------------------------------------------------ AcdCommands
-    def _view(self, agent: Agent) -> AgentView:
-        work = self.desk.work(agent.agent_id)
-        return AgentView(
-            agent_id=agent.agent_id,
-            name=agent.name,
-            endpoint=agent.endpoint,
-            state=agent.state.value,
-            reason=agent.not_ready_reason,
-            state_since=agent.state_since,
-            skills=dict(agent.skills),
-            queues=sorted(agent.queues),
-            call_id=work[0] if work else None,
-            calls_today=agent.calls_today,
-        )
-
-    def agent(self, agent_id: str) -> AgentView:
-        return self._view(self.desk.get(agent_id))
-
-    def agents(self) -> list[AgentView]:
-        return [self._view(a) for a in sorted(self.desk.agents.values(), key=lambda a: a.agent_id)]
-
-    def queues(self) -> list[QueueView]:
-        now = self.clock.now()
-        views = []
-        for name in sorted(self._queues):
-            waiting = self.router.waiting(name)
-            states: dict[str, int] = {}
-            for agent in self.desk.in_queue(name):
-                states[agent.state.value] = states.get(agent.state.value, 0) + 1
-            longest = max(((now - c.entered_at).total_seconds() for c in waiting), default=0.0)
-            views.append(
-                QueueView(
-                    name, len(waiting), round(longest, 1), states, self.expected_wait(name, len(waiting) + 1)
-                )
-            )
-        return views
-
-    async def login(self, agent_id: str, *, ready: bool = True, reason: str | None = None) -> AgentView:
-        agent = self.desk.get(agent_id)
-        if agent.state is not S.LOGGED_OUT:
-            raise NotPermitted(f"agent {agent_id!r} is already logged in ({agent.state.value})")
-        if ready and _tracked(agent.endpoint) in self._offline:
-            ready, reason = False, UNREACHABLE
-        self.desk.change(agent, S.READY if ready else S.NOT_READY, None if ready else (reason or "login"))
-        self.kick()
-        return self._view(agent)
-
-    async def set_ready(self, agent_id: str) -> AgentView:
-        agent = self.desk.get(agent_id)
-        _not_on_a_call(agent)
-        self.desk.change(agent, S.READY)
-        self.kick()
-        return self._view(agent)
-
-    async def set_not_ready(self, agent_id: str, reason: str) -> AgentView:
-        agent = self.desk.get(agent_id)
-        _not_on_a_call(agent)
-        self.desk.change(agent, S.NOT_READY, reason)
-        return self._view(agent)
-
-    async def logout(self, agent_id: str, reason: str = "logout") -> AgentView:
-        agent = self.desk.get(agent_id)
-        if agent.state in (S.RINGING, S.ON_CALL, S.RESERVED):
-            raise NotPermitted(f"agent {agent_id!r} is {agent.state.value}: finish the call first")
-        self.desk.change(agent, S.LOGGED_OUT, reason)
-        return self._view(agent)
-
-    async def upsert_agent(self, agent: Agent) -> AgentView:
-        self.desk.put(agent)
-        self.kick()
-        return self._view(self.desk.get(agent.agent_id))
-
-    async def remove_agent(self, agent_id: str) -> None:
-        agent = self.desk.get(agent_id)
-        if agent.state in BUSY - {S.WRAP_UP}:
-            raise NotPermitted(f"agent {agent_id!r} is {agent.state.value}")
-        self.desk.remove(agent_id)
-
-    def agent_call(self, agent_id: str) -> str | None:
-        work = self.desk.work(agent_id)
-        return work[0] if work else None
-
-    async def disposition(
-        self,
-        agent_id: str,
-        call_id: str,
-        *,
-        outcome: str,
-        resolved: bool | None = None,
-        topic: str | None = None,
-        notes: str | None = None,
-    ) -> None:
-        session = self.sessions.get(call_id)
-        call = session.call if session is not None else None
-        if call is None and call_id in self.callbacks:
-            call = self.callbacks[call_id].call
-        if call is None:
-            call = self._recent_call(call_id)
-        call.record(
-            EventKind.DISPOSITION,
-            {"agent_id": agent_id, "outcome": outcome, "resolved": resolved, "topic": topic, "notes": notes},
-        )
-
-    def _recent_call(self, call_id: str) -> Call:
-        call = self._recent.get(call_id)
-        if call is None:
-            raise UnknownCall(f"no recent call {call_id!r}")
-        return call
-
-    async def transfer(self, call_id: str, *, kind: str, target: str, by: str | None) -> TransferView:
-        if kind not in ("blind", "attended"):
-            raise NotPermitted(f"unknown transfer type {kind!r}")
-        return await self._session(call_id).request(TransferRequest(kind, target, by))  # type: ignore[no-any-return]
-
-    async def complete_transfer(self, call_id: str) -> TransferView:
-        return await self._session(call_id).request(TransferRequest("complete"))  # type: ignore[no-any-return]
-
-    async def cancel_transfer(self, call_id: str) -> TransferView:
-        return await self._session(call_id).request(TransferRequest("cancel"))  # type: ignore[no-any-return]
-
-    def _session(self, call_id: str) -> QueueSession:
-        session = self.sessions.get(call_id)
-        if session is None:
-            raise UnknownCall(f"no call {call_id!r} in the ACD")
-        return session
-
-    async def supervise(self, call_id: str, *, mode: str, endpoint: str, supervisor: str) -> str:
-        from ccapp.acd.supervise import supervise
-
-        return await supervise(
-            self, self._session(call_id), mode=mode, endpoint=endpoint, supervisor=supervisor
-        )
-
-    async def start_recording(self, call_id: str, *, reason: str) -> None:
-        session = self._session(call_id)
-        talk = session.talk
-        if talk is None or talk.party.agent_id is None:
-            raise NotPermitted("the call is not connected to an agent")
-        settings = self.queue_settings(session.queue)
-        if settings.recording == "none":
-            raise NotPermitted(f"queue {session.queue!r} does not record calls (recording: none)")
-        if self.recordings.active(call_id):
-            raise NotPermitted("the call is already being recorded")
-        if settings.consent_prompt:
-            # the notice goes to both sides and onto the recording itself
-            await self.tel.play_bridge(talk.bridge_id, [await self.render(settings.consent_prompt)])
-        await self.recordings.connected(
-            session.call, session.caller_channel, session.queue, talk.party.agent_id, "all", requested=reason
-        )
-
-    async def pause_recording(self, call_id: str, *, reason: str) -> None:
-        await self.recordings.pause(call_id, reason)
-
-    async def resume_recording(self, call_id: str, *, reason: str) -> None:
-        await self.recordings.resume(call_id, reason)
