@@ -20,6 +20,7 @@ from ccapp.acd.model import AgentState, WaitingCall
 from ccapp.acd.ports import Leg
 from ccapp.acd.prompts import CALLBACK_CONFIRM, VOICEMAIL_INTRO, position_prompts
 from ccapp.acd.ranking import Assignment
+from ccapp.acd.ringing import release, ring
 from ccapp.acd.signals import Offer, Overdue, Signal, TransferRequest
 from ccapp.acd.talk import Party, Talk
 from ccapp.calls.call import Call
@@ -332,98 +333,10 @@ class QueueSession:
 
     # ------------------------------------------------------------------------------- ringing
     async def _ring(self, offer: Offer) -> tuple[str, Leg, float] | None:
-        """Ring the offered agents; the first to answer wins. None: nobody did (call requeued)."""
-        svc = self.service
-        assignment = offer.assignment
-        settings = svc.queue_settings(self.queue)
-        start = svc.clock.monotonic()
-        legs: dict[asyncio.Future[Any], tuple[str, Leg]] = {}
-        for agent in assignment.agents:
-            leg = await svc.dial_agent(agent.agent_id, self)
-            self.call.record(
-                EventKind.AGENT_OFFERED,
-                {
-                    "queue": self.queue,
-                    "entry": self.entry,
-                    "agent_id": agent.agent_id,
-                    "leg_id": leg.leg_id,
-                    "endpoint": agent.endpoint,
-                },
-            )
-            legs[asyncio.ensure_future(leg.wait_answer())] = (agent.agent_id, leg)
-        winner: tuple[str, Leg] | None = None
-        deadline = start + settings.ring_timeout_s
-        pending = set(legs)
-        try:
-            while pending and winner is None:
-                watch = self._ensure_watch()
-                remaining = deadline - svc.clock.monotonic()
-                if remaining <= 0:
-                    break
-                done, pending = await asyncio.wait(
-                    pending | {watch}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-                )
-                pending.discard(watch)
-                if watch in done:
-                    self._watch = None
-                    watch.result()  # CallGone propagates; a key while ringing is ignored
-                for task in done - {watch}:
-                    agent_id, leg = legs[task]
-                    if task.result().answered and winner is None:
-                        winner = (agent_id, leg)
-                    elif task.result().answered:
-                        await self._release(agent_id, leg, "other_answered")
-                    else:
-                        self._missed(agent_id, leg, start, task.result().cause)
-        except CallGone:
-            for task, (agent_id, leg) in legs.items():
-                task.cancel()
-                await self._release(agent_id, leg, "caller_gone")
-            raise
-        for task in pending:
-            task.cancel()
-            agent_id, leg = legs[task]
-            if winner is None:
-                await leg.hangup()
-                self._missed(agent_id, leg, start, None)
-            else:
-                await self._release(agent_id, leg, "other_answered")
-        if winner is None:
-            # back to the head of the line: same arrival time, so it goes first again
-            if self.waiting is not None:
-                svc.router.add_call(self.waiting)
-            svc.kick()
-            return None
-        return winner[0], winner[1], round(svc.clock.monotonic() - start, 3)
-
-    def _missed(self, agent_id: str, leg: Leg, start: float, cause: int | None) -> None:
-        svc = self.service
-        self.call.record(
-            EventKind.AGENT_NO_ANSWER,
-            {
-                "queue": self.queue,
-                "entry": self.entry,
-                "agent_id": agent_id,
-                "leg_id": leg.leg_id,
-                "ring_s": round(svc.clock.monotonic() - start, 3),
-                "cause": cause,
-            },
-        )
-        svc.agent_missed(agent_id)
+        return await ring(self, offer)
 
     async def _release(self, agent_id: str, leg: Leg, reason: str) -> None:
-        await leg.hangup()
-        self.call.record(
-            EventKind.AGENT_RELEASED,
-            {
-                "queue": self.queue,
-                "entry": self.entry,
-                "agent_id": agent_id,
-                "leg_id": leg.leg_id,
-                "reason": reason,
-            },
-        )
-        self.service.agent_released(agent_id)
+        await release(self, agent_id, leg, reason)
 
     # ------------------------------------------------------------------------------- connected
     async def _connected(self, agent_id: str, leg: Leg, ring_s: float) -> tuple[str, str | None] | None:
