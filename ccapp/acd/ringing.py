@@ -61,9 +61,11 @@ async def ring(session: QueueSession, offer: Offer) -> tuple[str, Leg, float] | 
                 else:
                     missed(session, agent_id, leg, start, task.result().cause)
     except CallGone:
+        # the phones still ringing (or answered just now) stop; those that already missed are done
         for task, (agent_id, leg) in legs.items():
-            task.cancel()
-            await release(session, agent_id, leg, "caller_gone")
+            if task in pending or (task.done() and not task.cancelled() and task.result().answered):
+                task.cancel()
+                await release(session, agent_id, leg, "caller_gone")
         raise
     for task in pending:
         task.cancel()

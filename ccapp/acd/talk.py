@@ -51,11 +51,15 @@ class Talk:
             if self._consult_answer is not None:
                 waits.add(self._consult_answer)
                 timeout = max(0.0, self._consult_deadline - svc.clock.monotonic())
+            consult_ended: asyncio.Future[Any] | None = None
+            if self.consult is not None and self.consult.answered:
+                consult_ended = asyncio.ensure_future(self.consult.leg.wait_ended())
+                waits.add(consult_ended)
             try:
                 done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                for task in (ended, get):
-                    if not task.done():
+                for task in (ended, get, consult_ended):
+                    if task is not None and not task.done():
                         task.cancel()
             try:
                 if watch in done:
@@ -69,6 +73,9 @@ class Talk:
                     self._consult_answer in done or svc.clock.monotonic() >= self._consult_deadline
                 ):
                     await self._consult_progress()
+                if consult_ended is not None and consult_ended in done and not self.party.leg.ended:
+                    # the consulted party hung up: the agent is back with the caller
+                    await self._cancel_consult(outcome="failed")
                 if ended in done and self.party.leg.ended:
                     if self.consult is not None and self.consult.answered:
                         await self._complete(by_hangup=True)
@@ -283,7 +290,20 @@ class Talk:
         await consult.leg.hangup()
         if consult.agent_id is not None:
             if consult.answered:
-                svc.agent_call_ended(consult.agent_id, self.s.queue, svc.clock.monotonic() - consult.since)
+                talk_s = round(svc.clock.monotonic() - consult.since, 3)
+                self.s.call.record(
+                    EventKind.AGENT_DISCONNECTED,
+                    {
+                        "queue": self.s.queue,
+                        "entry": self.s.entry,
+                        "agent_id": consult.agent_id,
+                        "leg_id": consult.leg.leg_id,
+                        "talk_s": talk_s,
+                        "hold_s": 0.0,
+                        "by": "consultation",
+                    },
+                )
+                svc.agent_call_ended(consult.agent_id, self.s.queue, talk_s)
             else:
                 svc.agent_released(consult.agent_id)
         await svc.tel.destroy_bridge(f"{self.bridge_id}-consult")

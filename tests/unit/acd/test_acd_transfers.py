@@ -349,6 +349,18 @@ async def test_cancelling_the_callers_task_right_after_a_transfer_ends_the_sessi
         assert call.call_id not in bed.service.sessions
 
 
+async def test_the_consulted_agent_hanging_up_puts_the_caller_back_with_the_first_agent_at_once() -> None:
+    async with AcdBed(QUEUES, [agent("a1"), agent("a2", "support")], settings=SETTINGS) as bed:
+        call, caller, task, a1_leg = await consulting_a2(bed)
+        bed.tel.legs_to("PJSIP/a2")[0].remote_hangup()
+        # nobody calls complete or cancel: the hang-up itself ends the consultation
+        await eventually(lambda: bed.tel.bridged_with(caller.channel_id) == {a1_leg}, what="caller back")
+        assert caller.channel_id not in bed.tel.moh_on
+        assert (bed.state("a1"), bed.state("a2")) == ("on_call", "wrap_up")
+        assert [t["outcome"] for t in transfers(bed, call)] == ["failed"]
+        assert not task.done()
+
+
 async def test_completing_a_transfer_whose_target_hung_up_gives_the_caller_back_to_the_agent() -> None:
     async with AcdBed(QUEUES, [agent("a1"), agent("a2", "support")], settings=SETTINGS) as bed:
         call, caller, task, a1_leg = await consulting_a2(bed)
@@ -360,4 +372,7 @@ async def test_completing_a_transfer_whose_target_hung_up_gives_the_caller_back_
         assert caller.channel_id not in bed.tel.moh_on
         assert (bed.state("a1"), bed.state("a2")) == ("on_call", "wrap_up")
         assert [t["outcome"] for t in transfers(bed, call)] == ["failed"]
-        assert bed.events(call, K.AGENT_DISCONNECTED) == []
+        # the consulted agent's talk is journaled; the first agent is still on the call
+        assert [(e["agent_id"], e["by"]) for e in bed.events(call, K.AGENT_DISCONNECTED)] == [
+            ("a2", "consultation")
+        ]
