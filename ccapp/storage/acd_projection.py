@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ccapp.calls.model import AGENT_STREAM_PREFIX, EventKind
 from ccapp.storage.models import Base
 from ccapp.storage.outbox import Record
+from ccapp.storage.values import as_int, as_text
 
 #: The dialect's ``insert`` construct (it has ``on_conflict_do_*``), chosen by `write_batch`.
 InsertFor = Callable[[Table], Any]
@@ -63,19 +64,6 @@ RECORDING_MERGE = Merge(RECORDING_FIRST, RECORDING_LAST)
 
 #: Queue entry assumed when an event does not number it (a call's first entry).
 DEFAULT_ENTRY = 1
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _float(value: Any) -> float | None:
@@ -150,13 +138,13 @@ class AcdProjection:
         self.dispositions: list[dict[str, Any]] = []
 
     def _entry(self, rec: Record) -> _Row:
-        entry = _int(rec.data.get("entry")) or DEFAULT_ENTRY
+        entry = as_int(rec.data.get("entry")) or DEFAULT_ENTRY
         row = self.queue_calls.setdefault((rec.call_id, entry), _Row(QUEUE_MERGE))
-        row.set_first("queue", _text(rec.data.get("queue")))
+        row.set_first("queue", as_text(rec.data.get("queue")))
         return row
 
     def _recording(self, rec: Record) -> _Row | None:
-        recording_id = _text(rec.data.get("recording_id"))
+        recording_id = as_text(rec.data.get("recording_id"))
         if not recording_id:
             return None
         row = self.recordings.setdefault(recording_id, _Row(RECORDING_MERGE))
@@ -172,13 +160,13 @@ class AcdProjection:
             {
                 "stream_id": rec.call_id,
                 "seq": rec.seq,
-                "agent_id": _text(data.get("agent_id")) or agent_of_stream(rec.call_id),
+                "agent_id": as_text(data.get("agent_id")) or agent_of_stream(rec.call_id),
                 "at": rec.at,
-                "from_state": _text(data.get("from")),
-                "to_state": _text(data.get("to")),
-                "reason": _text(data.get("reason")),
-                "call_id": _text(data.get("call_id")),
-                "queue": _text(data.get("queue")),
+                "from_state": as_text(data.get("from")),
+                "to_state": as_text(data.get("to")),
+                "reason": as_text(data.get("reason")),
+                "call_id": as_text(data.get("call_id")),
+                "queue": as_text(data.get("queue")),
             }
         )
 
@@ -188,13 +176,13 @@ class AcdProjection:
         kind = rec.kind
         if kind == EventKind.QUEUE_ENTERED:
             row = self._entry(rec)
-            row.set_first("priority", _int(data.get("priority")))
+            row.set_first("priority", as_int(data.get("priority")))
             row.set_first("entered_at", rec.at)
         elif kind == EventKind.QUEUE_LEFT:
             row = self._entry(rec)
             row.set_last("left_at", rec.at)
-            row.set_last("outcome", _text(data.get("reason")))
-            row.set_last("target", _text(data.get("target")))
+            row.set_last("outcome", as_text(data.get("reason")))
+            row.set_last("target", as_text(data.get("target")))
             row.set_last("wait_s", _float(data.get("wait_s")))
         elif kind == EventKind.AGENT_OFFERED:
             self._entry(rec).bump("offered_count")
@@ -202,7 +190,7 @@ class AcdProjection:
             self._entry(rec).bump("no_answer_count")
         elif kind == EventKind.AGENT_CONNECTED:
             row = self._entry(rec)
-            row.set_first("agent_id", _text(data.get("agent_id")))
+            row.set_first("agent_id", as_text(data.get("agent_id")))
             row.set_first("connected_at", rec.at)
             # The wait is queue.left's: a callback connects long after its entry left the queue.
             row.set_last("ring_s", _float(data.get("ring_s")))
@@ -213,7 +201,7 @@ class AcdProjection:
             row.add_to("hold_s", _float(data.get("hold_s")))
         elif kind == EventKind.CALLBACK_REQUESTED:
             self._entry(rec)
-            self.callbacks.add((rec.call_id, _int(data.get("entry")) or DEFAULT_ENTRY))
+            self.callbacks.add((rec.call_id, as_int(data.get("entry")) or DEFAULT_ENTRY))
         elif kind == EventKind.TRANSFER:
             self._add_transfer(rec)
         elif kind == EventKind.RECORDING_STARTED:
@@ -224,38 +212,38 @@ class AcdProjection:
             recording.set_last("paused_s", _float(data.get("paused_s")))
             recording.set_last("paused_spans", _spans(data.get("paused_spans")))
         elif kind == EventKind.RECORDING_STORED and (recording := self._recording(rec)):
-            recording.set_last("path", _text(data.get("path")))
-            recording.set_last("size_bytes", _int(data.get("size_bytes")))
+            recording.set_last("path", as_text(data.get("path")))
+            recording.set_last("size_bytes", as_int(data.get("size_bytes")))
         elif kind == EventKind.DISPOSITION:
             self.dispositions.append(
                 {
                     "call_id": rec.call_id,
                     "seq": rec.seq,
                     "at": rec.at,
-                    "agent_id": _text(data.get("agent_id")),
-                    "outcome": _text(data.get("outcome")),
+                    "agent_id": as_text(data.get("agent_id")),
+                    "outcome": as_text(data.get("outcome")),
                     "resolved": _bool(data.get("resolved")),
-                    "topic": _text(data.get("topic")),
-                    "notes": _text(data.get("notes")),
+                    "topic": as_text(data.get("topic")),
+                    "notes": as_text(data.get("notes")),
                 }
             )
 
     def _add_transfer(self, rec: Record) -> None:
         data = rec.data
-        target, expected = _text(data.get("target")), _text(data.get("expected"))
-        target_type = _text(data.get("target_type"))
+        target, expected = as_text(data.get("target")), as_text(data.get("expected"))
+        target_type = as_text(data.get("target_type"))
         self.transfers.append(
             {
                 "call_id": rec.call_id,
                 "seq": rec.seq,
                 "at": rec.at,
-                "kind": _text(data.get("kind")),
-                "by_agent": _text(data.get("by_agent")),
+                "kind": as_text(data.get("kind")),
+                "by_agent": as_text(data.get("by_agent")),
                 "target_type": target_type,
                 "target": target,
-                "topic": _text(data.get("topic")),
+                "topic": as_text(data.get("topic")),
                 "expected": expected,
-                "outcome": _text(data.get("outcome")),
+                "outcome": as_text(data.get("outcome")),
                 # No escalation rule for the topic: the transfer is neither right nor wrong.
                 "correct": None if expected is None else expected in (target, f"{target_type}:{target}"),
             }
@@ -266,7 +254,7 @@ class AcdProjection:
         if recording is None:
             return
         for column in ("queue", "agent_id", "name", "policy"):
-            recording.set_first(column, _text(rec.data.get(column)))
+            recording.set_first(column, as_text(rec.data.get(column)))
         recording.set_first("started_at", rec.at)
 
     async def write(self, conn: AsyncConnection, insert_for: InsertFor) -> None:

@@ -28,6 +28,7 @@ from ccapp.calls.model import Q850, EventKind, is_agent_stream
 from ccapp.storage.acd_projection import AcdProjection
 from ccapp.storage.models import Base
 from ccapp.storage.outbox import Record
+from ccapp.storage.values import as_int, as_text
 
 calls_table: Table = Base.metadata.tables["calls"]
 legs_table: Table = Base.metadata.tables["legs"]
@@ -69,22 +70,9 @@ class _Fold:
         return key | {c: self.values.get(c) for c in (*self.first, *self.last)}
 
 
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _cause(data: dict[str, Any]) -> tuple[int | None, str | None]:
-    cause = _int(data.get("cause"))
-    text = _text(data.get("cause_text")) or (Q850.get(cause) if cause is not None else None)
+    cause = as_int(data.get("cause"))
+    text = as_text(data.get("cause_text")) or (Q850.get(cause) if cause is not None else None)
     return cause, text
 
 
@@ -108,16 +96,16 @@ class _Projection:
         # Every event touches its call row, so the row exists before any leg refers to it.
         call = self.call(rec.call_id)
         self.last_seq[rec.call_id] = max(self.last_seq.get(rec.call_id, 0), rec.seq)
-        leg_id = _text(data.get("leg_id"))
+        leg_id = as_text(data.get("leg_id"))
         if rec.kind == EventKind.CALL_STARTED:
             for column in ("direction", "via", "entry", "caller_number", "caller_name", "called_number"):
-                call.set_first(column, _text(data.get(column)))
+                call.set_first(column, as_text(data.get(column)))
             call.set_first("started_at", rec.at)
             self.timed.add(rec.call_id)
         elif rec.kind == EventKind.LEG_ADDED and leg_id:
             leg = self.leg(rec.call_id, leg_id)
             for column in ("channel", "role", "endpoint", "caller_number"):
-                leg.set_first(column, _text(data.get(column)))
+                leg.set_first(column, as_text(data.get(column)))
             leg.set_first("created_at", rec.at)
         elif rec.kind == EventKind.LEG_ANSWERED and leg_id:
             self.leg(rec.call_id, leg_id).set_first("answered_at", rec.at)
@@ -129,13 +117,13 @@ class _Projection:
             leg.set_last("hangup_cause", cause)
             leg.set_last("hangup_cause_text", text)
         elif rec.kind == EventKind.DIGITS:
-            call.set_last("digits", _text(data.get("digits")))
+            call.set_last("digits", as_text(data.get("digits")))
         elif rec.kind == EventKind.CALL_ENDED:
             cause, text = _cause(data)
             call.set_last("ended_at", rec.at)
             call.set_last("hangup_cause", cause)
             call.set_last("hangup_cause_text", text)
-            call.set_last("outcome", _text(data.get("outcome")))
+            call.set_last("outcome", as_text(data.get("outcome")))
             self.timed.add(rec.call_id)
 
 

@@ -28,6 +28,7 @@ from ccapp.telephony.ari.events import (
     StasisEnd,
     StasisStart,
 )
+from ccapp.telephony.ari.media import media_uris
 
 log = logging.getLogger("ccapp.telephony.ari.acd")
 
@@ -112,7 +113,7 @@ class AriLeg:
         playback_id = uuid.uuid4().hex
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._playbacks[playback_id] = waiter
-        media = [p if ":" in p else f"sound:{p}" for p in prompts]
+        media = media_uris(prompts)
         try:
             await self._adapter.app.client.channels.play(self._leg_id, media, playback_id=playback_id)
         except TelephonyError as exc:
@@ -187,7 +188,7 @@ class AriAcdTelephony:
             await self.app.client.bridges.destroy(bridge_id)
 
     async def play_bridge(self, bridge_id: str, prompts: Sequence[str]) -> None:
-        media = [p if ":" in p else f"sound:{p}" for p in prompts]
+        media = media_uris(prompts)
         try:
             await self.app.client.bridges.play(bridge_id, media)
         except AriRequestError as exc:

@@ -40,6 +40,7 @@ from ccapp.telephony.ari.events import (
     RecordingStarted,
     StasisEnd,
 )
+from ccapp.telephony.ari.media import media_uris
 
 log = logging.getLogger("ccapp.telephony.ari.control")
 T = TypeVar("T")
@@ -113,7 +114,7 @@ class AriCallControl:
             return self._digits.popleft()
         if not prompts:
             return None
-        media = [p if ":" in p else f"sound:{p}" for p in prompts]
+        media = media_uris(prompts)
         return await self._play(media, interruptible)
 
     async def collect_digits(
@@ -211,7 +212,7 @@ class AriCallControl:
         playback_id: str | None = None
         if prompts:
             playback_id = uuid.uuid4().hex
-            media = [p if ":" in p else f"sound:{p}" for p in prompts]
+            media = media_uris(prompts)
             await self._rest(
                 self._client.channels.play(self.channel_id, media, playback_id=playback_id, lang=self._lang)
             )
