@@ -49,7 +49,24 @@ def _parser() -> argparse.ArgumentParser:
     ivr_sub = ivr.add_subparsers(dest="ivr_command", required=True)
     _add_ivr_test(ivr_sub)
     _add_ivr_report(ivr_sub)
+    _add_staffing(sub)
     return parser
+
+
+def _add_staffing(sub: Any) -> None:
+    staffing = sub.add_parser(
+        "staffing",
+        help="agents needed for a service-level target (Erlang C, and Erlang A with --patience)",
+        description="Durations are seconds unless they carry a unit: 180, 180s, 30m, 1h (docs/staffing.md).",
+    )
+    # Plain strings, checked by ccapp.kpi.staffing, so a bad value gets one line naming the option.
+    staffing.add_argument("--calls", help="calls offered per --per period (required), e.g. 100")
+    staffing.add_argument("--per", help="length of that period (required), e.g. 30m")
+    staffing.add_argument("--aht", help="average handle time (required), e.g. 180")
+    staffing.add_argument("--target", help="service-level target PERCENT/SECONDS (required), e.g. 80/20")
+    staffing.add_argument("--patience", help="callers' mean patience: adds Erlang A, e.g. 120")
+    staffing.add_argument("--shrinkage", help="paid time off the phones, e.g. 30%% (default 0)")
+    staffing.add_argument("--format", default="table", help="table (default) or json")
 
 
 def _add_ivr_test(ivr_sub: Any) -> None:
@@ -85,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ccapp.config import check_config
 
         return check_config(args.path or path)
+    if args.command == "staffing":
+        from ccapp.kpi.staffing import staffing_command
+
+        return staffing_command(vars(args), args.format, sys.stdout, sys.stderr)
     from ccapp.config import load_settings
 
     try:
