@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_ivr_test(ivr_sub)
     _add_ivr_report(ivr_sub)
     _add_staffing(sub)
+    simulate = sub.add_parser("simulate", help="run a contact-center scenario file through the simulator")
+    simulate.add_argument("scenario", type=Path, help="YAML scenario (docs/simulator.md)")
+    simulate.add_argument("--format", choices=["table", "json"], default="table")
     return parser
 
 
@@ -102,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ccapp.config import check_config
 
         return check_config(args.path or path)
+    if args.command == "simulate":
+        from ccapp.sim.cli import simulate_command
+
+        return simulate_command(args.scenario, args.format, sys.stdout, sys.stderr)
     if args.command == "staffing":
         from ccapp.kpi.staffing import staffing_command
 
