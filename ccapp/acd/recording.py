@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ccapp.acd.errors import NotPermitted, UnknownCall
@@ -23,6 +23,7 @@ from ccapp.calls.model import EventKind
 from ccapp.clock import Clock
 from ccapp.errors import CcappError
 from ccapp.ivr.ports import RecordingGate
+from ccapp.recording.policy import PausedSpans
 
 log = logging.getLogger("ccapp.acd.recording")
 
@@ -35,9 +36,7 @@ class _Live:
     channel_id: str
     channel: str
     name: str
-    started: float
-    paused_at: float | None = None
-    spans: list[list[float]] = field(default_factory=list)
+    pauses: PausedSpans
 
 
 class Recordings:
@@ -73,7 +72,9 @@ class Recordings:
         except CcappError as exc:
             log.error("recording of call %s could not start: %s", call.call_id, exc)
             return
-        self._live[call.call_id] = _Live(call, channel_id, channel, name, self._clock.monotonic())
+        self._live[call.call_id] = _Live(
+            call, channel_id, channel, name, PausedSpans(self._clock.monotonic())
+        )
         self._by_channel[channel_id] = call.call_id
         call.record(
             EventKind.RECORDING_STARTED,
@@ -96,30 +97,23 @@ class Recordings:
     async def pause(self, call_id: str, reason: str, *, journal: bool = True) -> None:
         """Mute the call's recording (``journal=False``: the caller, the IVR, journals it itself)."""
         live = self._get(call_id)
-        if live.paused_at is not None:
+        if live.pauses.paused:
             raise NotPermitted("the recording is already paused")
         assert self._recorder is not None
         await self._recorder.mute(live.channel, True)
-        live.paused_at = self._clock.monotonic()
+        live.pauses.pause(self._clock.monotonic())
         if journal:
             live.call.record(EventKind.RECORDING_PAUSED, {"reason": reason, "recording_id": call_id})
 
     async def resume(self, call_id: str, reason: str, *, journal: bool = True) -> None:
         live = self._get(call_id)
-        if live.paused_at is None:
+        if not live.pauses.paused:
             raise NotPermitted("the recording is not paused")
         assert self._recorder is not None
         await self._recorder.mute(live.channel, False)
-        self._close_span(live)
+        live.pauses.resume(self._clock.monotonic())
         if journal:
             live.call.record(EventKind.RECORDING_RESUMED, {"reason": reason, "recording_id": call_id})
-
-    def _close_span(self, live: _Live) -> None:
-        if live.paused_at is None:
-            return
-        now = self._clock.monotonic()
-        live.spans.append([round(live.paused_at - live.started, 3), round(now - live.started, 3)])
-        live.paused_at = None
 
     def gate(self, call_id: str, fallback: RecordingGate) -> RecordingGate:
         """The IVR's recording gate for a call: pauses ccapp's recording when there is one (else the
@@ -132,12 +126,15 @@ class Recordings:
         if call_id is None:
             return
         live = self._live.pop(call_id)
-        self._close_span(live)
-        duration = round(self._clock.monotonic() - live.started, 3)
-        paused = round(sum(b - a for a, b in live.spans), 3)
+        report = live.pauses.close(self._clock.monotonic())
         live.call.record(
             EventKind.RECORDING_STOPPED,
-            {"recording_id": call_id, "duration_s": duration, "paused_s": paused, "paused_spans": live.spans},
+            {
+                "recording_id": call_id,
+                "duration_s": report.duration_s,
+                "paused_s": report.paused_s,
+                "paused_spans": report.spans,
+            },
         )
         if self._collect is None:
             return
