@@ -207,10 +207,15 @@ class AcdService(AcdCommandsMixin):
         return self._number_dial is not None
 
     def book_callback(self, session: QueueSession, *, rejoin: bool = False) -> None:
-        """Keep ``session``'s call in line for a callback once the caller has hung up."""
+        """Keep ``session``'s call in line for a callback once the caller has hung up (``rejoin``:
+        it had already left the line, by a callback overflow, and rejoins with its arrival time)."""
         waiting = session.waiting
         if waiting is None:
             return
+        session.call.record(
+            EventKind.CALLBACK_REQUESTED,
+            {"queue": session.queue, "entry": session.entry, "number": session.call.caller_number},
+        )
         if rejoin:
             self.router.add_call(waiting)
         else:

@@ -236,16 +236,16 @@ class QueueSession:
         svc = self.service
         if key != settings.callback_key or not svc.callbacks_enabled or not self.call.caller_number:
             return False
-        number = self.call.caller_number
-        self.call.record(
-            EventKind.CALLBACK_REQUESTED, {"queue": self.queue, "entry": self.entry, "number": number}
-        )
-        svc.book_callback(self)
         await self._stop_watch()
         await svc.tel.stop_moh(self.caller_channel)
+        await self._call_back_later(rejoin=False)
+        return True
+
+    async def _call_back_later(self, *, rejoin: bool) -> None:
+        """Book a callback for the caller (`AcdService.book_callback`) and confirm it."""
+        self.service.book_callback(self, rejoin=rejoin)
         with contextlib.suppress(CallGone):
             await self.control.play(CALLBACK_CONFIRM)
-        return True
 
     async def _signal_or_key(self, wait_s: float) -> Signal | str | None:
         """The next signal, or a key the caller pressed, or None after ``wait_s`` seconds.
@@ -315,14 +315,8 @@ class QueueSession:
             return "overflow", target[6:]
         if target == "callback" and svc.callbacks_enabled and self.call.caller_number:
             # the place in line is kept: the call rejoins with its original arrival time
-            self.call.record(
-                EventKind.CALLBACK_REQUESTED,
-                {"queue": self.queue, "entry": self.entry, "number": self.call.caller_number},
-            )
             self.waiting = waiting
-            svc.book_callback(self, rejoin=True)
-            with contextlib.suppress(CallGone):
-                await self.control.play(CALLBACK_CONFIRM)
+            await self._call_back_later(rejoin=True)
             return "callback", None
         if target.startswith("voicemail:"):
             await self.control.play(VOICEMAIL_INTRO)
