@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
+from ccapp.acd.journal import record
 from ccapp.acd.model import AgentState, WaitingCall
 from ccapp.acd.ports import DialOutcome, Leg
 from ccapp.acd.ranking import Assignment
@@ -43,30 +44,24 @@ class CallbackJob:
         try:
             leg = await svc.dial_agent(agent.agent_id, self)
             legs.append(leg)
-            self.call.record(
+            record(
+                self,
                 EventKind.AGENT_OFFERED,
-                {
-                    "queue": self.queue,
-                    "entry": self.entry,
-                    "agent_id": agent.agent_id,
-                    "leg_id": leg.leg_id,
-                    "endpoint": agent.endpoint,
-                },
+                agent_id=agent.agent_id,
+                leg_id=leg.leg_id,
+                endpoint=agent.endpoint,
             )
             start = svc.clock.monotonic()
             outcome = await _within(leg.wait_answer(), svc.queue_settings(self.queue).ring_timeout_s)
             if outcome is None or not outcome.answered:
                 await leg.hangup()
-                self.call.record(
+                record(
+                    self,
                     EventKind.AGENT_NO_ANSWER,
-                    {
-                        "queue": self.queue,
-                        "entry": self.entry,
-                        "agent_id": agent.agent_id,
-                        "leg_id": leg.leg_id,
-                        "ring_s": round(svc.clock.monotonic() - start, 3),
-                        "cause": outcome.cause if outcome else None,
-                    },
+                    agent_id=agent.agent_id,
+                    leg_id=leg.leg_id,
+                    ring_s=round(svc.clock.monotonic() - start, 3),
+                    cause=outcome.cause if outcome else None,
                 )
                 svc.agent_missed(agent.agent_id)
                 svc.router.add_call(self.waiting)  # still first in line
@@ -76,17 +71,14 @@ class CallbackJob:
             customer = await svc.dial_number(number, self)
             legs.append(customer)
             answered = await customer.wait_answer()
-            self.call.record(
+            record(
+                self,
                 EventKind.CALLBACK_DIALLED,
-                {
-                    "queue": self.queue,
-                    "entry": self.entry,
-                    "agent_id": agent.agent_id,
-                    "number": number,
-                    "leg_id": customer.leg_id,
-                    "answered": answered.answered,
-                    "cause": answered.cause,
-                },
+                agent_id=agent.agent_id,
+                number=number,
+                leg_id=customer.leg_id,
+                answered=answered.answered,
+                cause=answered.cause,
             )
             if not answered.answered:
                 await leg.hangup()
@@ -96,17 +88,14 @@ class CallbackJob:
             await svc.tel.bridge(bridge_id, [leg.leg_id, customer.leg_id])
             connected = svc.clock.monotonic()
             wait_s = round(connected - self.entered_mono, 3)
-            self.call.record(
+            record(
+                self,
                 EventKind.AGENT_CONNECTED,
-                {
-                    "queue": self.queue,
-                    "entry": self.entry,
-                    "agent_id": agent.agent_id,
-                    "leg_id": leg.leg_id,
-                    "wait_s": wait_s,
-                    "ring_s": round(connected - start, 3),
-                    "bridge_id": bridge_id,
-                },
+                agent_id=agent.agent_id,
+                leg_id=leg.leg_id,
+                wait_s=wait_s,
+                ring_s=round(connected - start, 3),
+                bridge_id=bridge_id,
             )
             await _first_to_end(leg, customer)
             by = "agent" if leg.ended else "caller"
@@ -114,17 +103,14 @@ class CallbackJob:
             await customer.hangup()
             await svc.tel.destroy_bridge(bridge_id)
             talk_s = round(svc.clock.monotonic() - connected, 3)
-            self.call.record(
+            record(
+                self,
                 EventKind.AGENT_DISCONNECTED,
-                {
-                    "queue": self.queue,
-                    "entry": self.entry,
-                    "agent_id": agent.agent_id,
-                    "leg_id": leg.leg_id,
-                    "talk_s": talk_s,
-                    "hold_s": 0.0,
-                    "by": by,
-                },
+                agent_id=agent.agent_id,
+                leg_id=leg.leg_id,
+                talk_s=talk_s,
+                hold_s=0.0,
+                by=by,
             )
             svc.agent_call_ended(agent.agent_id, self.queue, talk_s)
         except (CallGone, CcappError) as exc:

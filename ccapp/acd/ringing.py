@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from ccapp.acd.journal import record
 from ccapp.acd.ports import Leg
 from ccapp.acd.signals import Offer
 from ccapp.calls.model import EventKind
@@ -25,15 +26,12 @@ async def ring(session: QueueSession, offer: Offer) -> tuple[str, Leg, float] | 
     legs: dict[asyncio.Future[Any], tuple[str, Leg]] = {}
     for agent in assignment.agents:
         leg = await svc.dial_agent(agent.agent_id, session)
-        session.call.record(
+        record(
+            session,
             EventKind.AGENT_OFFERED,
-            {
-                "queue": session.queue,
-                "entry": session.entry,
-                "agent_id": agent.agent_id,
-                "leg_id": leg.leg_id,
-                "endpoint": agent.endpoint,
-            },
+            agent_id=agent.agent_id,
+            leg_id=leg.leg_id,
+            endpoint=agent.endpoint,
         )
         legs[asyncio.ensure_future(leg.wait_answer())] = (agent.agent_id, leg)
     winner: tuple[str, Leg] | None = None
@@ -86,30 +84,18 @@ async def ring(session: QueueSession, offer: Offer) -> tuple[str, Leg, float] | 
 
 def missed(session: QueueSession, agent_id: str, leg: Leg, start: float, cause: int | None) -> None:
     svc = session.service
-    session.call.record(
+    record(
+        session,
         EventKind.AGENT_NO_ANSWER,
-        {
-            "queue": session.queue,
-            "entry": session.entry,
-            "agent_id": agent_id,
-            "leg_id": leg.leg_id,
-            "ring_s": round(svc.clock.monotonic() - start, 3),
-            "cause": cause,
-        },
+        agent_id=agent_id,
+        leg_id=leg.leg_id,
+        ring_s=round(svc.clock.monotonic() - start, 3),
+        cause=cause,
     )
     svc.agent_missed(agent_id)
 
 
 async def release(session: QueueSession, agent_id: str, leg: Leg, reason: str) -> None:
     await leg.hangup()
-    session.call.record(
-        EventKind.AGENT_RELEASED,
-        {
-            "queue": session.queue,
-            "entry": session.entry,
-            "agent_id": agent_id,
-            "leg_id": leg.leg_id,
-            "reason": reason,
-        },
-    )
+    record(session, EventKind.AGENT_RELEASED, agent_id=agent_id, leg_id=leg.leg_id, reason=reason)
     session.service.agent_released(agent_id)

@@ -21,6 +21,7 @@ from ccapp.acd.api import BUSY, UNREACHABLE, AcdCommandsMixin, tracked_endpoint
 from ccapp.acd.callback import CallbackJob
 from ccapp.acd.desk import AgentDesk
 from ccapp.acd.errors import NotPermitted, UnknownCall
+from ccapp.acd.journal import record
 from ccapp.acd.model import Agent, AgentState, QueueConfig
 from ccapp.acd.ports import AcdTelephony, Leg
 from ccapp.acd.recording import Recordings
@@ -212,22 +213,12 @@ class AcdService(AcdCommandsMixin):
         waiting = session.waiting
         if waiting is None:
             return
-        session.call.record(
-            EventKind.CALLBACK_REQUESTED,
-            {"queue": session.queue, "entry": session.entry, "number": session.call.caller_number},
-        )
+        record(session, EventKind.CALLBACK_REQUESTED, number=session.call.caller_number)
         if rejoin:
             self.router.add_call(waiting)
         else:
-            session.call.record(
-                EventKind.QUEUE_LEFT,
-                {
-                    "queue": session.queue,
-                    "entry": session.entry,
-                    "reason": "callback",
-                    "wait_s": session.waited(),
-                    "target": "callback",
-                },
+            record(
+                session, EventKind.QUEUE_LEFT, reason="callback", wait_s=session.waited(), target="callback"
             )
         self.callbacks[session.call_id] = CallbackJob(
             self, session.call, waiting, session.entry, session.entered_mono

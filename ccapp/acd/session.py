@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ccapp.acd.errors import NotPermitted
+from ccapp.acd.journal import record
 from ccapp.acd.model import AgentState, WaitingCall
 from ccapp.acd.ports import Leg
 from ccapp.acd.prompts import CALLBACK_CONFIRM, VOICEMAIL_INTRO, position_prompts
@@ -179,16 +180,7 @@ class QueueSession:
             return
         self.service.router.remove_call(self.call_id)
         self.waiting = None
-        self.call.record(
-            EventKind.QUEUE_LEFT,
-            {
-                "queue": self.queue,
-                "entry": self.entry,
-                "reason": reason,
-                "wait_s": self.waited(),
-                "target": target,
-            },
-        )
+        record(self, EventKind.QUEUE_LEFT, reason=reason, wait_s=self.waited(), target=target)
 
     # ------------------------------------------------------------------------------- waiting
     async def _announce(self, moh_class: str) -> Signal | str | None:
@@ -204,10 +196,7 @@ class QueueSession:
         if position is None:
             return None
         expected = svc.expected_wait(self.queue, position)
-        self.call.record(
-            EventKind.QUEUE_ANNOUNCED,
-            {"queue": self.queue, "entry": self.entry, "position": position, "expected_wait_s": expected},
-        )
+        record(self, EventKind.QUEUE_ANNOUNCED, position=position, expected_wait_s=expected)
         await svc.tel.stop_moh(self.caller_channel)
         play = asyncio.ensure_future(
             self.control.play(position_prompts(position, expected), interruptible=True)
@@ -364,17 +353,14 @@ class QueueSession:
             svc.kick()
             return None
         self._left("answered", agent_id)
-        self.call.record(
+        record(
+            self,
             EventKind.AGENT_CONNECTED,
-            {
-                "queue": self.queue,
-                "entry": self.entry,
-                "agent_id": agent_id,
-                "leg_id": leg.leg_id,
-                "wait_s": wait_s,
-                "ring_s": ring_s,
-                "bridge_id": bridge_id,
-            },
+            agent_id=agent_id,
+            leg_id=leg.leg_id,
+            wait_s=wait_s,
+            ring_s=ring_s,
+            bridge_id=bridge_id,
         )
         svc.waits.record_wait(self.queue, wait_s)
         await svc.recordings.connected(

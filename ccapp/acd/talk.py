@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ccapp.acd.commands import TransferView
 from ccapp.acd.errors import NotPermitted
+from ccapp.acd.journal import record
 from ccapp.acd.ports import Leg
 from ccapp.acd.signals import Offer, Overdue, TransferRequest
 from ccapp.calls.model import EventKind
@@ -106,17 +107,14 @@ class Talk:
         s = self.s
         party = self.party
         talk_s = round(s.service.clock.monotonic() - party.since, 3)
-        s.call.record(
+        record(
+            s,
             EventKind.AGENT_DISCONNECTED,
-            {
-                "queue": s.queue,
-                "entry": s.entry,
-                "agent_id": party.agent_id,
-                "leg_id": party.leg.leg_id,
-                "talk_s": talk_s,
-                "hold_s": 0.0,
-                "by": by,
-            },
+            agent_id=party.agent_id,
+            leg_id=party.leg.leg_id,
+            talk_s=talk_s,
+            hold_s=0.0,
+            by=by,
         )
         if party.agent_id is not None:
             s.service.agent_call_ended(party.agent_id, s.queue, talk_s)
@@ -291,17 +289,14 @@ class Talk:
         if consult.agent_id is not None:
             if consult.answered:
                 talk_s = round(svc.clock.monotonic() - consult.since, 3)
-                self.s.call.record(
+                record(
+                    self.s,
                     EventKind.AGENT_DISCONNECTED,
-                    {
-                        "queue": self.s.queue,
-                        "entry": self.s.entry,
-                        "agent_id": consult.agent_id,
-                        "leg_id": consult.leg.leg_id,
-                        "talk_s": talk_s,
-                        "hold_s": 0.0,
-                        "by": "consultation",
-                    },
+                    agent_id=consult.agent_id,
+                    leg_id=consult.leg.leg_id,
+                    talk_s=talk_s,
+                    hold_s=0.0,
+                    by="consultation",
                 )
                 svc.agent_call_ended(consult.agent_id, self.s.queue, talk_s)
             else:
