@@ -263,7 +263,8 @@ class Application:
         if isinstance(event, ChannelDestroyed | StasisEnd):
             # a caller who came from the dialplan gets StasisEnd but no ChannelDestroyed: the app is
             # no longer subscribed to the channel once it has left
-            if self.acd is not None:
+            # (a task only for a channel ccapp is recording, not for every channel that ends)
+            if self.acd is not None and self.acd.recordings.recording_channel(event.channel.id):
                 self.c.service.spawn(
                     self.acd.recordings.channel_ended(event.channel.id), name=f"recording-{event.channel.id}"
                 )

@@ -50,6 +50,10 @@ class Recordings:
     def active(self, call_id: str) -> bool:
         return call_id in self._live
 
+    def recording_channel(self, channel_id: str) -> bool:
+        """True if ``channel_id`` is the caller channel of a recording in progress."""
+        return channel_id in self._by_channel
+
     async def connected(
         self,
         call: Call,
