@@ -57,6 +57,8 @@ class EventKind(StrEnum):
     AGENT_RELEASED = "agent.released"  # queue, entry, agent_id, leg_id, reason (other_answered | caller_gone)
     AGENT_CONNECTED = "agent.connected"  # queue, entry, agent_id, leg_id, wait_s, ring_s, bridge_id
     AGENT_DISCONNECTED = "agent.disconnected"  # queue, entry, agent_id, leg_id, talk_s, hold_s, by
+    # queue, entry, agent_id, wrap_s: the agent's wrap-up after this entry ended (AHT's third part)
+    AGENT_WRAPPED = "agent.wrapped"
     CALLBACK_REQUESTED = "callback.requested"  # queue, entry, number
     CALLBACK_DIALLED = "callback.dialled"  # queue, entry, agent_id, number, leg_id, answered, cause
     # kind (blind | attended), by_agent, target_type (queue | agent | number), target, topic,
@@ -67,7 +69,7 @@ class EventKind(StrEnum):
         "recording.stopped"  # recording_id, duration_s, paused_s, paused_spans [[from_s, to_s]…]
     )
     RECORDING_STORED = "recording.stored"  # recording_id, path, size_bytes: the file is in ccapp's store
-    DISPOSITION = "disposition"  # agent_id, outcome, resolved, topic, notes
+    DISPOSITION = "disposition"  # agent_id, outcome, resolved, topic, notes, right_party
     SUPERVISOR = "supervisor"  # mode (listen | whisper | barge), supervisor, agent_id, leg_id
     # --- agent streams: call_id "agent:<agent_id>:<session>", one per agent per process run
     AGENT_STATE = "agent.state"  # agent_id, from, to, reason, call_id, queue

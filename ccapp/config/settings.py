@@ -385,6 +385,31 @@ class RecordingSettings(_Section):
     retention_days: Annotated[int, Field(strict=True, ge=1)] = 90
 
 
+def _zone_name(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Paris)") from exc
+    return value
+
+
+class KpiSettings(_Section):
+    """KPI thresholds (DESIGN.md section 5) and the reports' default time zone."""
+
+    #: service-level threshold T: answered within this many seconds counts as in service level
+    sl_threshold_s: Seconds = 20.0
+    #: short-abandon threshold S: callers who hang up sooner are not offered calls
+    short_abandon_s: SecondsOrZero = 5.0
+    #: repeat window W: a contact from the same number on the same topic within it is a repeat
+    repeat_window_s: Seconds = 7 * 86400.0
+    #: IANA time zone of report intervals (days, weeks…) when a report does not name one
+    time_zone: Annotated[str, AfterValidator(_zone_name)] = "UTC"
+    #: keep the 15-minute queue roll-ups current as calls close (fast reports over long periods)
+    rollups: bool = True
+
+
 class AgentSettings(_Section):
     """A person taking calls; starts logged out. The key under ``agents:`` is the agent's id."""
 
@@ -436,6 +461,7 @@ class Settings(_Section):
     agents: dict[Name, AgentSettings] = Field(default_factory=dict)
     acd: AcdSettings = Field(default_factory=AcdSettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
+    kpi: KpiSettings = Field(default_factory=KpiSettings)
 
     @field_validator("agents", mode="before")
     @classmethod

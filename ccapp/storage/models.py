@@ -1,7 +1,8 @@
 """SQLAlchemy models: the journal (`call_events`) and the rows projected from it.
 
 CDRs are `calls` and `legs`; the ACD adds `queue_calls`, `agent_states`, `transfers`, `recordings`
-and `dispositions`.
+and `dispositions`; the KPIs add `contacts` (repeat-contact links), the outbound tables `campaigns`,
+`leads` and `dial_attempts`, and the roll-ups `kpi_queue_slots` (+ `kpi_rollup_meta`).
 
 The hand-written Alembic migrations in top-level ``migrations/`` create exactly these tables; a test
 compares the two so they cannot drift apart.
@@ -180,6 +181,10 @@ class QueueCallRow(Base):
     hold_s: Mapped[float | None] = mapped_column(Float)
     callback: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     caller_number: Mapped[str | None] = mapped_column(String())
+    #: the call's first required skill (its own ``skill_<name>`` variable, else the queue's first skill)
+    skill: Mapped[str | None] = mapped_column(String())
+    #: wrap-up of every agent who handled the entry (``agent.wrapped`` events), NULL until one ends
+    wrap_s: Mapped[float | None] = mapped_column(Float)
 
 
 class AgentStateRow(Base):
@@ -203,6 +208,8 @@ class AgentStateRow(Base):
     reason: Mapped[str | None] = mapped_column(String())
     call_id: Mapped[str | None] = mapped_column(String())
     queue: Mapped[str | None] = mapped_column(String())
+    #: the outbound campaign the agent works in this state (the dialer fills it), else NULL
+    campaign: Mapped[str | None] = mapped_column(String())
 
 
 class TransferRow(Base):
@@ -257,3 +264,136 @@ class DispositionRow(Base):
     resolved: Mapped[bool | None] = mapped_column(Boolean)
     topic: Mapped[str | None] = mapped_column(String())
     notes: Mapped[str | None] = mapped_column(String())
+    #: outbound: the agent spoke with the person the lead is about
+    right_party: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class ContactRow(Base):
+    """One contact (a call) for resolution KPIs: who called, about what, and how it ended.
+
+    ``prev_at``/``next_at`` are the start times of the same number's previous and next contacts on
+    the same topic, kept current as calls arrive in any order, so "repeated within W" is a column
+    comparison for any W (no self-join at report time).
+    """
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        Index("ix_contacts_caller_number_topic_started_at", "caller_number", "topic", "started_at"),
+    )
+
+    call_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    caller_number: Mapped[str | None] = mapped_column(String())
+    topic: Mapped[str | None] = mapped_column(String())
+    started_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: the queue and agent that handled the call (the last connected entry)
+    queue: Mapped[str | None] = mapped_column(String())
+    agent_id: Mapped[str | None] = mapped_column(String())
+    handled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
+    outcome: Mapped[str | None] = mapped_column(String())
+    prev_at: Mapped[datetime | None]
+    next_at: Mapped[datetime | None]
+
+
+class CampaignRow(Base):
+    """An outbound campaign (the dialer owns its life cycle; KPIs group by it)."""
+
+    __tablename__ = "campaigns"
+
+    campaign_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    mode: Mapped[str | None] = mapped_column(String())
+    queue: Mapped[str | None] = mapped_column(String())
+    status: Mapped[str | None] = mapped_column(String())
+    created_at: Mapped[datetime | None]
+
+
+class LeadRow(Base):
+    """A person a campaign should reach, and where that stands."""
+
+    __tablename__ = "leads"
+    __table_args__ = (Index("ix_leads_campaign_id_status", "campaign_id", "status"),)
+
+    lead_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String())
+    phone: Mapped[str] = mapped_column(String())
+    time_zone: Mapped[str | None] = mapped_column(String())
+    status: Mapped[str | None] = mapped_column(String())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    created_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    right_party_reached: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class DialAttemptRow(Base):
+    """One outbound dial of a lead: what the line did, what AMD said, and what the agent recorded.
+
+    ``result``: human | machine | notsure | busy | no_answer | congestion | failed; ``abandoned``: a
+    live answer that got no agent in time (the legally capped figure).
+    """
+
+    __tablename__ = "dial_attempts"
+    __table_args__ = (
+        Index("ix_dial_attempts_campaign_id_started_at", "campaign_id", "started_at"),
+        Index("ix_dial_attempts_lead_id", "lead_id"),
+    )
+
+    attempt_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String())
+    lead_id: Mapped[str] = mapped_column(String())
+    call_id: Mapped[str | None] = mapped_column(String())
+    phone: Mapped[str | None] = mapped_column(String())
+    started_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    result: Mapped[str | None] = mapped_column(String())
+    amd: Mapped[str | None] = mapped_column(String())
+    hangup_cause: Mapped[int | None] = mapped_column(Integer)
+    agent_id: Mapped[str | None] = mapped_column(String())
+    connected_at: Mapped[datetime | None]
+    abandoned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    right_party: Mapped[bool | None] = mapped_column(Boolean)
+    outcome: Mapped[str | None] = mapped_column(String())
+    talk_s: Mapped[float | None] = mapped_column(Float)
+    wrap_s: Mapped[float | None] = mapped_column(Float)
+
+
+class KpiQueueSlotRow(Base):
+    """Roll-up: additive KPI measures of one queue in one 15-minute UTC slot (``ccapp.kpi.rollup``).
+
+    Every local 15-minute, hour, day, week or month interval of any real time zone is a whole number
+    of these slots (UTC offsets are multiples of 15 minutes), so one roll-up serves every zone.
+    Built with the thresholds in `KpiRollupMetaRow`; a report with other thresholds reads raw rows.
+    """
+
+    __tablename__ = "kpi_queue_slots"
+
+    queue: Mapped[str] = mapped_column(String(), primary_key=True)
+    slot: Mapped[datetime] = mapped_column(primary_key=True)
+    entries: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    short_abandons: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    answered: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    answered_within_t: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    all_abandoned: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    abandoned_within_t: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    answered_timed: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    answered_wait_s: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    handled: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    handle_s: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    callbacks: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    contacts_handled: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    contacts_resolved: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    first_contacts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    first_contacts_resolved: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class KpiRollupMetaRow(Base):
+    """The thresholds the roll-ups were built with (one row, ``id`` 1)."""
+
+    __tablename__ = "kpi_rollup_meta"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sl_threshold_s: Mapped[float] = mapped_column(Float)
+    short_abandon_s: Mapped[float] = mapped_column(Float)
+    repeat_window_s: Mapped[float] = mapped_column(Float)
+    built_at: Mapped[datetime | None]

@@ -55,6 +55,8 @@ async def test_an_answered_call_after_a_no_answer_becomes_one_queue_call_row(db:
         "hold_s": 10.0,
         "callback": False,
         "caller_number": "+15550001",
+        "skill": None,
+        "wrap_s": None,
     }
 
 
@@ -234,6 +236,7 @@ async def test_a_disposition_is_one_row(db: Database) -> None:
         "resolved": True,
         "topic": "billing",
         "notes": "ok",
+        "right_party": None,
     }
 
 
@@ -262,6 +265,7 @@ async def test_agent_streams_become_agent_states_and_never_calls(db: Database) -
         "reason": None,
         "call_id": "c1",
         "queue": "sales",
+        "campaign": None,
     }
     assert len(await agent_state_rows(db)) == 15
 
