@@ -1,0 +1,323 @@
+"""KPI reports: measures from SQL (raw tables or the queue roll-ups), summed per group and interval,
+then the formulas of `ccapp.kpi.definitions`.
+
+A measure *family* (queue entries, contacts, transfers, IVR calls, agent time, outbound) contributes
+to a report only when it has every dimension the report groups or filters by (by=queue: no agent time
+or outbound rows), and only when one of the requested KPIs needs one of its measures. Without a
+dimension every needed family contributes. IVR measures have no dimension: ``ivr_calls`` are calls
+started in the period that entered an IVR tree (an ``ivr.node`` event); ``ivr_contained`` those of
+them that were never queued (no ``queue_calls`` row), never transferred (no ``transfers`` row) and
+did not leave the tree to a queue or a transfer (``ivr.exit`` outcome ``queue``/``transfer``).
+
+The roll-up path (``kpi_queue_slots``) serves a report when it groups and filters by queue only,
+needs only `ROLLUP_MEASURES`, the roll-ups were built with the request's thresholds, the period starts
+and ends on 15-minute UTC boundaries and every UTC offset of the zone over the period is a whole
+number of 15 minutes; otherwise the raw tables are read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import pairwise
+from typing import Literal
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ccapp.errors import StorageError
+from ccapp.kpi import agent_time
+from ccapp.kpi.buckets import SQL_SIZE, Label, edges, epoch_us, label, zone_pieces
+from ccapp.kpi.definitions import (
+    AGENT_MEASURES,
+    CONTACT_MEASURES,
+    IVR_MEASURES,
+    KPI_BY_NAME,
+    OUTBOUND_MEASURES,
+    QUEUE_MEASURES,
+    ROLLUP_MEASURES,
+    TRANSFER_MEASURES,
+    Dimension,
+    Interval,
+    Report,
+    ReportRequest,
+    ReportRow,
+    add,
+    compute,
+)
+from ccapp.storage import kpi_queries as kq
+from ccapp.storage.db import Database
+
+Key = tuple[tuple[str | None, ...], Label | None]
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """Measures that come from one table, and the dimensions that table can group by."""
+
+    name: str
+    measures: tuple[str, ...]
+    dimensions: frozenset[str]
+
+
+FAMILIES = (
+    Family("queue", QUEUE_MEASURES, frozenset({"queue", "agent", "skill", "topic"})),
+    Family("contact", CONTACT_MEASURES, frozenset({"queue", "agent", "topic"})),
+    Family("transfer", TRANSFER_MEASURES, frozenset({"queue", "agent", "topic"})),
+    Family("ivr", IVR_MEASURES, frozenset()),
+    Family("agent", AGENT_MEASURES, frozenset(agent_time.DIMENSIONS)),
+    Family("outbound", OUTBOUND_MEASURES, frozenset({"campaign", "agent"})),
+)
+
+
+class _Probe(Mapping[str, float]):
+    """Records which measures a formula reads."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def __getitem__(self, key: str) -> float:
+        self.seen.add(key)
+        return 1.0
+
+    def get(self, key: str, default: object = None) -> float:
+        self.seen.add(key)
+        return 1.0
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def needed_measures(kpis: Sequence[str]) -> set[str]:
+    """The measures the formulas of ``kpis`` read (ValueError naming an unknown KPI)."""
+    unknown = [k for k in kpis if k not in KPI_BY_NAME]
+    if unknown:
+        raise ValueError(f"unknown KPI(s): {', '.join(unknown)}")
+    probe = _Probe()
+    for name in kpis:
+        KPI_BY_NAME[name].formula(probe)
+    return probe.seen
+
+
+def families_for(request: ReportRequest) -> list[Family]:
+    """The families that contribute to ``request`` (see the module docstring)."""
+    needed = needed_measures(request.kpis)
+    asked = {str(d) for d in request.dimensions} | set(request.where)
+    return [f for f in FAMILIES if asked <= f.dimensions and needed & set(f.measures)]
+
+
+def parse_by(text: str) -> tuple[tuple[Dimension, ...], Interval | None]:
+    """``"queue,hour"`` → ``((Dimension.QUEUE,), Interval.HOUR)``; ValueError naming bad words, a
+    repeated dimension or more than one interval."""
+    dims: list[Dimension] = []
+    intervals: list[Interval] = []
+    bad: list[str] = []
+    for word in (w.strip().lower() for w in text.split(",")):
+        if not word:
+            continue
+        if word in Dimension.__members__.values():
+            dim = Dimension(word)
+            if dim in dims:
+                raise ValueError(f"dimension {word!r} given twice in {text!r}")
+            dims.append(dim)
+        elif word in Interval.__members__.values():
+            intervals.append(Interval(word))
+        else:
+            bad.append(word)
+    if bad:
+        allowed = ", ".join([*(d.value for d in Dimension), *(i.value for i in Interval)])
+        raise ValueError(f"unknown grouping {', '.join(map(repr, bad))} (use {allowed})")
+    if len(intervals) > 1:
+        raise ValueError(f"at most one interval, got {', '.join(i.value for i in intervals)}")
+    return tuple(dims), intervals[0] if intervals else None
+
+
+@asynccontextmanager
+async def _connect(db: Database | AsyncConnection) -> AsyncIterator[AsyncConnection]:
+    try:
+        if isinstance(db, AsyncConnection):
+            yield db
+        else:
+            async with db.engine.connect() as conn:
+                yield conn
+    except (SQLAlchemyError, OSError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise StorageError(f"KPI report query failed: {reason}") from exc
+
+
+def _scope(request: ReportRequest) -> kq.Scope:
+    for d in request.where:
+        Dimension(d)  # ValueError on an unknown filter
+    size = SQL_SIZE[request.interval] if request.interval else None
+    pieces = tuple(zone_pieces(request.zone, request.start, request.end)) if size else ()
+    return kq.Scope(
+        request.start,
+        request.end,
+        tuple(str(d) for d in request.dimensions),
+        dict(request.where),
+        request.thresholds,
+        size,
+        pieces,
+    )
+
+
+def _rollup_shape_ok(request: ReportRequest, needed: set[str]) -> bool:
+    slot_us = 900 * 1_000_000
+    return (
+        set(map(str, request.dimensions)) <= {"queue"}
+        and set(request.where) <= {"queue"}
+        and needed <= set(ROLLUP_MEASURES)
+        and epoch_us(request.start) % slot_us == 0
+        and epoch_us(request.end) % slot_us == 0
+        and all(p.offset % 900 == 0 for p in zone_pieces(request.zone, request.start, request.end))
+    )
+
+
+class _Sums:
+    """Measures summed per key."""
+
+    def __init__(self, request: ReportRequest) -> None:
+        self.request = request
+        self.rows: dict[Key, dict[str, float]] = {}
+
+    def add_groups(self, groups: Sequence[kq.Group], names: Sequence[str]) -> None:
+        interval = self.request.interval
+        for g in groups:
+            lab = label(interval, self.request.zone, *g.bucket) if interval and g.bucket else None
+            self.add((g.dims, lab), {n: g.measures.get(n, 0.0) for n in names})
+
+    def add(self, key: Key, measures: Mapping[str, float]) -> None:
+        add(self.rows.setdefault(key, {}), measures)
+
+
+async def build_report(
+    db: Database | AsyncConnection,
+    request: ReportRequest,
+    *,
+    progress: Progress | None = None,
+    use_rollups: bool = True,
+    now: datetime | None = None,
+) -> Report:
+    """The report ``request`` asks for (see the module docstring for which rows contribute).
+
+    ``progress`` is called with 0..1 as families are computed; ``now`` (default: the wall clock)
+    ends the last agent-state span. Raises ValueError on an unknown KPI or filter, `StorageError`
+    when the database fails.
+    """
+    began = time.perf_counter()
+    report_progress = progress or (lambda _f: None)
+    report_progress(0.0)
+    needed = needed_measures(request.kpis)
+    families = families_for(request)
+    scope = _scope(request)
+    sums = _Sums(request)
+    source: Literal["rollup", "raw"] = "raw"
+    async with _connect(db) as conn:
+        if (
+            use_rollups
+            and families
+            and _rollup_shape_ok(request, needed)
+            and await kq.rollup_thresholds(conn) == request.thresholds
+        ):
+            source = "rollup"
+            names = [m for f in families for m in f.measures]
+            sums.add_groups(await kq.rollup_measures(conn, scope, names), names)
+        if source == "raw":
+            await _raw(conn, request, scope, families, sums, report_progress, now or datetime.now(UTC))
+    report_progress(1.0)
+    return _assemble(request, families, sums, source, time.perf_counter() - began)
+
+
+async def _raw(
+    conn: AsyncConnection,
+    request: ReportRequest,
+    scope: kq.Scope,
+    families: list[Family],
+    sums: _Sums,
+    progress: Progress,
+    now: datetime,
+) -> None:
+    queries = {
+        "queue": kq.queue_measures,
+        "contact": kq.contact_measures,
+        "transfer": kq.transfer_measures,
+        "ivr": kq.ivr_measures,
+    }
+    for i, family in enumerate(families):
+        if family.name in queries:
+            sums.add_groups(await queries[family.name](conn, scope), family.measures)
+        elif family.name == "outbound":
+            sums.add_groups(await kq.outbound_measures(conn, scope), family.measures)
+            sums.add_groups(await kq.lead_measures(conn, scope), family.measures)
+        if family.name in ("agent", "outbound"):
+            await _agent_time(conn, request, scope, family, sums, now)
+        progress((i + 1) / (len(families) + 1))
+
+
+async def _agent_time(
+    conn: AsyncConnection, request: ReportRequest, scope: kq.Scope, family: Family, sums: _Sums, now: datetime
+) -> None:
+    rows = await kq.agent_state_rows(conn, request.start, request.end, scope.where.get("agent"))
+    spans = agent_time.spans(rows, request.start, request.end, now)
+    cuts = edges(request.interval, request.zone, request.start, request.end) if request.interval else None
+    keep = set(family.measures)
+    for key, measures in agent_time.measures(spans, scope.dimensions, scope.where, cuts).items():
+        sums.add(key, {n: v for n, v in measures.items() if n in keep})
+
+
+def _sort_key(key: Key) -> tuple[object, ...]:
+    dims, lab = key
+    return (*((v is None, v or "") for v in dims), lab.start_s if lab else 0)
+
+
+def _assemble(
+    request: ReportRequest,
+    families: list[Family],
+    sums: _Sums,
+    source: Literal["rollup", "raw"],
+    elapsed: float,
+) -> Report:
+    names = [m for f in families for m in f.measures]
+    rows: list[ReportRow] = []
+    total_measures = dict.fromkeys(names, 0.0)
+    for key in sorted(sums.rows, key=_sort_key):
+        dims, lab = key
+        measures = dict.fromkeys(names, 0.0)
+        add(measures, {n: round(v, 6) for n, v in sums.rows[key].items()})
+        add(total_measures, measures)
+        rows.append(ReportRow(_key(request, dims, lab), measures, compute(measures, request.kpis)))
+    total_measures = {n: round(v, 6) for n, v in total_measures.items()}
+    total = ReportRow(_key(request, (None,) * len(request.dimensions), None), total_measures, {})
+    total.kpis = compute(total_measures, request.kpis)
+    return Report(request, rows, total, source, elapsed)
+
+
+def _key(request: ReportRequest, dims: tuple[str | None, ...], lab: Label | None) -> dict[str, str | None]:
+    key: dict[str, str | None] = {str(d): v for d, v in zip(request.dimensions, dims, strict=True)}
+    if request.interval:
+        key["interval"] = lab.iso if lab else None
+    return key
+
+
+async def handle_time_histogram(
+    db: Database | AsyncConnection, request: ReportRequest, edges: Sequence[float]
+) -> list[tuple[float, float | None, int]]:
+    """Handled queue entries of the period (``request.where`` applies) by talk + hold + wrap-up:
+    ``(low, high, count)`` per bin ``[edges[i], edges[i+1])``, the last bin open-ended (high None)."""
+    if not edges or any(b <= a for a, b in pairwise(edges)):
+        raise ValueError(f"histogram edges must be increasing and not empty, got {list(edges)}")
+    scope = _scope(request)
+    async with _connect(db) as conn:
+        counts = await kq.handle_time_counts(conn, scope, edges)
+    highs: list[float | None] = [*edges[1:], None]
+    return [
+        (float(lo), None if hi is None else float(hi), n)
+        for lo, hi, n in zip(edges, highs, counts, strict=True)
+    ]
