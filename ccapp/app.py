@@ -33,6 +33,8 @@ from ccapp.ivr.ports import HttpFetcher, QueueTarget, RecordingGate
 from ccapp.ivr.registry import TreeRegistry
 from ccapp.ivr.runtime import IvrRuntime
 from ccapp.ivr.services import BusyQueueStub, IvrServices, TransferSettings
+from ccapp.kpi.definitions import Thresholds
+from ccapp.kpi.realtime import RealtimeBoard
 from ccapp.recording.purge import purge_expired
 from ccapp.recording.source import SqlRecordings
 from ccapp.recording.store import RecordingStore
@@ -59,6 +61,7 @@ from ccapp.web.admin import add_admin_routes
 from ccapp.web.auth import TokenTable
 from ccapp.web.fetcher import AiohttpFetcher
 from ccapp.web.health import make_health_app
+from ccapp.web.realtime_api import add_wallboard_routes
 from ccapp.web.recordings_api import add_recording_routes
 
 log = logging.getLogger("ccapp.app")
@@ -188,6 +191,7 @@ class Application:
         self.tokens = TokenTable.from_settings(s)
         self.acd: AcdService | None = None
         self.acd_tel: AriAcdTelephony | None = None
+        self.board: RealtimeBoard | None = None
         if s.queues:
             self.acd_tel = AriAcdTelephony(ari)
             recorder = AmiCallRecorder(ami, rec.asterisk_dir) if ami is not None else None
@@ -204,6 +208,14 @@ class Application:
                 number_dial=s.ivr.transfer.number_dial,
             )
             self.ivr.services = with_reloadable(self.ivr.services, s.ivr, self.acd)
+            #: the wallboard's live figures, fed by the ACD as events happen
+            self.board = RealtimeBoard(
+                SystemClock(),
+                zone=s.kpi.time_zone,
+                thresholds=Thresholds(s.kpi.sl_threshold_s, s.kpi.short_abandon_s, s.kpi.repeat_window_s),
+                queues=s.queues,
+            )
+            self.acd.listen(self.board)
         service = CallService(
             journal=journal,
             clock=SystemClock(),
@@ -458,6 +470,8 @@ class Application:
         add_admin_routes(health, token=token, reload=self.reload_trees, trees=self.ivr.registry.versions)
         if self.acd is not None:
             add_acd_routes(health, self.acd, self.tokens)
+        if self.board is not None:
+            add_wallboard_routes(health, self.board, self.tokens)
         add_recording_routes(health, SqlRecordings(c.db, self.store), self.tokens)
         store = self.ivr.services.prompts
         if s.ivr.tts.delivery == "http" and isinstance(store, EspeakPromptStore):

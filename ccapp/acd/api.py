@@ -126,6 +126,7 @@ class AcdCommandsMixin:
     async def upsert_agent(self, agent: Agent) -> AgentView:
         svc = self._svc
         svc.desk.put(agent)
+        svc.agent_defined(agent, agent.agent_id)
         svc.kick()
         return self._view(svc.desk.get(agent.agent_id))
 
@@ -135,6 +136,7 @@ class AcdCommandsMixin:
         if agent.state in BUSY - {S.WRAP_UP}:
             raise NotPermitted(f"agent {agent_id!r} is {agent.state.value}")
         svc.desk.remove(agent_id)
+        svc.agent_defined(None, agent_id)
 
     def agent_call(self, agent_id: str) -> str | None:
         svc = self._svc

@@ -21,16 +21,17 @@ from ccapp.acd.api import BUSY, UNREACHABLE, AcdCommandsMixin, tracked_endpoint
 from ccapp.acd.callback import CallbackJob
 from ccapp.acd.desk import AgentDesk
 from ccapp.acd.errors import NotPermitted, UnknownCall
-from ccapp.acd.journal import record
+from ccapp.acd.journal import AcdListener, record
 from ccapp.acd.model import Agent, AgentState, QueueConfig
 from ccapp.acd.ports import AcdTelephony, Leg
 from ccapp.acd.recording import Recordings
 from ccapp.acd.router import Router
 from ccapp.acd.session import QueueSession
 from ccapp.acd.signals import Offer, Overdue, TransferRequest
+from ccapp.acd.states import StateChange
 from ccapp.acd.wait import WaitEstimator
 from ccapp.calls.call import Call
-from ccapp.calls.model import EventKind
+from ccapp.calls.model import CallEvent, EventKind
 from ccapp.calls.ports import CallJournal
 from ccapp.clock import Clock
 from ccapp.config.settings import AcdSettings, QueueSettings
@@ -80,6 +81,39 @@ class AcdService(AcdCommandsMixin):
         self._jobs: set[asyncio.Task[Any]] = set()
         #: agent phones Asterisk last reported offline (see `endpoint_state`)
         self._offline: set[str] = set()
+        #: told of queue-entry events and agent states as they happen (e.g. the wallboard)
+        self.listeners: list[AcdListener] = []
+        self.desk.subscribers.append(self._agent_changed)
+
+    # ------------------------------------------------------------------ listeners
+    def listen(self, listener: AcdListener) -> None:
+        """Tell ``listener`` of every queue-entry event and agent state from now on, starting with
+        every agent's current state."""
+        self.listeners.append(listener)
+        for agent in self.desk.agents.values():
+            listener.agent_state(agent.agent_id, agent.state.value, agent.queues)
+
+    def publish(self, event: CallEvent) -> None:
+        """A queue-entry event was journaled (`ccapp.acd.journal.record`)."""
+        for listener in self.listeners:
+            try:
+                listener.queue_event(event)
+            except Exception:
+                log.exception("ACD listener failed on %s", event.kind.value)
+
+    def agent_defined(self, agent: Agent | None, agent_id: str) -> None:
+        """An agent was added, redefined (None: removed) outside a state change."""
+        for listener in self.listeners:
+            try:
+                if agent is None:
+                    listener.agent_removed(agent_id)
+                else:
+                    listener.agent_state(agent_id, agent.state.value, agent.queues)
+            except Exception:
+                log.exception("ACD listener failed on agent %s", agent_id)
+
+    def _agent_changed(self, change: StateChange, agent: Agent) -> None:
+        self.agent_defined(agent, agent.agent_id)
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> None:

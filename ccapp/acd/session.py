@@ -159,16 +159,13 @@ class QueueSession:
         self.waiting = WaitingCall(self.call_id, queue, now, self.priority, skills)
         self.entered_mono = svc.clock.monotonic()
         position = svc.router.queue_length(queue) + 1
-        self.call.record(
+        record(
+            self,
             EventKind.QUEUE_ENTERED,
-            {
-                "queue": queue,
-                "entry": self.entry,
-                "priority": self.priority,
-                "skills": skills,
-                "position": position,
-                "expected_wait_s": svc.expected_wait(queue, position),
-            },
+            priority=self.priority,
+            skills=skills,
+            position=position,
+            expected_wait_s=svc.expected_wait(queue, position),
         )
 
     def waited(self) -> float:
