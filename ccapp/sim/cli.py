@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -11,6 +13,7 @@ import yaml
 
 from ccapp.sim.distributions import InvalidScenario
 from ccapp.sim.engine import run_scenario
+from ccapp.sim.journal import SimJournal, batches
 from ccapp.sim.model import Summary, scenario_from_mapping
 
 _COLUMNS = (
@@ -30,16 +33,56 @@ def _row(name: str, summary: Summary) -> list[str]:
     return [name] + ["—" if values[key] is None else form.format(values[key]) for key, _, form in _COLUMNS]
 
 
-def simulate_command(path: Path, fmt: str, out: IO[str], err: IO[str]) -> int:
-    """Exit 0 with the figures, 2 when the file cannot be read or is not a valid scenario."""
+def run_id_of(text: str) -> str:
+    """A run's id from its scenario file: the same file is the same run (storing it twice adds nothing)."""
+    return "sim" + hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+async def store_run(url: str, journal: SimJournal) -> int:
+    """Upgrade the schema, then store the run's records through the journal's SQL path in batches."""
+    from ccapp.storage import Database, upgrade
+    from ccapp.storage.projection import write_batch
+
+    await upgrade(url)
+    database = Database(url)
+    stored = 0
     try:
-        data = yaml.safe_load(path.read_text())
+        for batch in batches(journal.records):
+            async with database.engine.begin() as conn:
+                stored += await write_batch(conn, batch)
+    finally:
+        await database.dispose()
+    return stored
+
+
+def simulate_command(
+    path: Path, fmt: str, out: IO[str], err: IO[str], db_url: str | None = None, run_id: str | None = None
+) -> int:
+    """Exit 0 with the figures, 2 when the file cannot be read or is not a valid scenario.
+
+    With ``db_url`` the run's journal records are stored in that database (``run_id`` names the
+    run; by default a hash of the file) and a line on ``err`` says how many.
+    """
+    journal = None
+    try:
+        text = path.read_text()
+        data = yaml.safe_load(text)
         if not isinstance(data, dict):
             raise InvalidScenario("the file must hold a mapping (seed, duration_s, queues, agents, arrivals)")
-        result = run_scenario(scenario_from_mapping(data))
+        scenario = scenario_from_mapping(data)
+        if db_url is not None:
+            journal = SimJournal(run_id or run_id_of(text))
+        result = run_scenario(scenario, journal)
     except (OSError, yaml.YAMLError, InvalidScenario) as exc:
         print(f"error: {path}: {exc}", file=err)
         return 2
+    if journal is not None and db_url is not None:
+        stored = asyncio.run(store_run(db_url, journal))
+        print(
+            f"run {journal.run_id}: {stored} of {len(journal.records)} journal events stored "
+            f"(from {scenario.start.isoformat()})",
+            file=err,
+        )
     if fmt == "json":
         figures = {
             "all": asdict(result.summary),

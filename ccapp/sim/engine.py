@@ -13,11 +13,12 @@ import heapq
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from ccapp.acd.model import Agent, AgentState, QueueConfig, WaitingCall
 from ccapp.acd.ranking import Assignment
 from ccapp.acd.router import Router
-from ccapp.acd.states import change_state
+from ccapp.acd.states import StateChange, change_state
 from ccapp.sim.model import CallRecord, Outcome, Scenario, SimResult, Tally
 
 S = AgentState
@@ -54,16 +55,29 @@ class _Waiting:
     measured: bool
 
 
-def run_scenario(scenario: Scenario) -> SimResult:
+class SimObserver(Protocol):
+    """Told each agent state change and each call record as they happen (e.g.
+    `ccapp.sim.journal.SimJournal`, which turns them into journal records). Without one the loop
+    builds nothing more than its summaries."""
+
+    def agent_changed(self, change: StateChange, call_id: str | None, queue: str | None) -> None:
+        """``change`` just happened; ``call_id``/``queue`` are given when the agent is reserved."""
+
+    def call_recorded(self, record: CallRecord) -> None:
+        """A call left its queue (answered: its talk and wrap-up times are already drawn)."""
+
+
+def run_scenario(scenario: Scenario, observer: SimObserver | None = None) -> SimResult:
     """Run ``scenario`` to the end (arrivals stop at its duration, then the center empties)."""
-    return Simulation(scenario).run()
+    return Simulation(scenario, observer).run()
 
 
 class Simulation:
     """One run of a scenario. Use `run_scenario`, or `run` once on a fresh instance."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, observer: SimObserver | None = None) -> None:
         self.scenario = scenario
+        self.observer = observer
         self.clock = SimClock(scenario.start)
         self.rng = random.Random(scenario.seed)
         self.router = Router(scenario.queues)
@@ -139,11 +153,17 @@ class Simulation:
 
     # -- agents -----------------------------------------------------------------------------------
 
-    def _change(self, agent: Agent, to: AgentState) -> None:
-        """Account the time spent in the old state, then the one choke point and the router update."""
+    def _change(self, agent: Agent, to: AgentState, call: WaitingCall | None = None) -> None:
+        """Account the time spent in the old state, then the one choke point and the router update.
+
+        ``call``: the call the agent is reserved for (only the observer needs it)."""
         self._account(agent)
-        change_state(agent, to, self.clock)
+        change = change_state(agent, to, self.clock)
         self.router.update_agent(agent)
+        if self.observer is not None:
+            self.observer.agent_changed(
+                change, None if call is None else call.call_id, None if call is None else call.queue
+            )
 
     def _account(self, agent: Agent) -> None:
         t = self.clock.t
@@ -248,7 +268,7 @@ class Simulation:
     def _connect(self, assignment: Assignment) -> None:
         call = self._waiting.pop(assignment.call.call_id)
         for agent in assignment.agents:
-            self._change(agent, S.RESERVED)
+            self._change(agent, S.RESERVED, call.waiting)
         for agent in assignment.agents:
             self._change(agent, S.RINGING)
         winner, *losers = assignment.agents  # ring_all: the first ranked answers first
@@ -285,5 +305,7 @@ class Simulation:
     def _record(self, record: CallRecord) -> None:
         self._tally.add(record)
         self._by_queue[record.queue].add(record)
+        if self.observer is not None:
+            self.observer.call_recorded(record)
         if self.scenario.keep_records:
             self._records.append(record)

@@ -60,6 +60,9 @@ class ArrivalSpec:
         object.__setattr__(self, "skills", dict(self.skills))
 
 
+DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     """Everything a run needs. Calls arrive in [0, ``duration_s``); the run then lets the calls in
@@ -72,7 +75,7 @@ class Scenario:
     duration_s: float
     warmup_s: float = 0.0
     seed: int = 1
-    start: datetime = datetime(2026, 1, 5, tzinfo=UTC)  # midnight: daily profiles align with the day
+    start: datetime = DEFAULT_START  # midnight: daily profiles align with the day
     service_level_s: float = 20.0  # T of the service level
     short_abandon_s: float = 0.0  # S: abandons quicker than this are not offered (0 = all offered)
     keep_records: bool = True  # False: summaries only, for runs of millions of calls
@@ -255,6 +258,7 @@ def scenario_from_mapping(data: Mapping[str, Any]) -> Scenario:
             "seed",
             "service_level_s",
             "short_abandon_s",
+            "start",
         },
         {"queues", "agents", "arrivals", "duration_s"},
     )
@@ -312,4 +316,16 @@ def scenario_from_mapping(data: Mapping[str, Any]) -> Scenario:
         seed=int(top.get("seed", 1)),
         service_level_s=float(top.get("service_level_s", 20.0)),
         short_abandon_s=float(top.get("short_abandon_s", 0.0)),
+        start=_start(top["start"]) if "start" in top else DEFAULT_START,
     )
+
+
+def _start(value: object) -> datetime:
+    """``start``: an ISO date-time with its offset (YAML may already have parsed it)."""
+    try:
+        start = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InvalidScenario(f"start: {value!r} is not a date-time like 2026-03-02T00:00:00+01:00") from exc
+    if start.tzinfo is None:
+        raise InvalidScenario("start: give its UTC offset, e.g. 2026-03-02T00:00:00+01:00")
+    return start
