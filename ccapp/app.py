@@ -61,6 +61,7 @@ from ccapp.web.admin import add_admin_routes
 from ccapp.web.auth import TokenTable
 from ccapp.web.fetcher import AiohttpFetcher
 from ccapp.web.health import make_health_app
+from ccapp.web.kpi_api import EngineSource, add_kpi_routes
 from ccapp.web.realtime_api import add_wallboard_routes
 from ccapp.web.recordings_api import add_recording_routes
 
@@ -473,6 +474,7 @@ class Application:
         if self.board is not None:
             add_wallboard_routes(health, self.board, self.tokens)
         add_recording_routes(health, SqlRecordings(c.db, self.store), self.tokens)
+        add_kpi_routes(health, EngineSource(c.db), s.kpi, self.tokens)
         store = self.ivr.services.prompts
         if s.ivr.tts.delivery == "http" and isinstance(store, EspeakPromptStore):
             health.add_routes(tts_routes(store.cache_dir))
