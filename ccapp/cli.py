@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_ivr_test(ivr_sub)
     _add_ivr_report(ivr_sub)
     _add_staffing(sub)
+    from ccapp.kpi.cli import add_kpi_parser
+
+    add_kpi_parser(sub)
     simulate = sub.add_parser("simulate", help="run a contact-center scenario file through the simulator")
     simulate.add_argument("scenario", type=Path, help="YAML scenario (docs/simulator.md)")
     simulate.add_argument("--format", choices=["table", "json"], default="table")
@@ -109,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ccapp.sim.cli import simulate_command
 
         return simulate_command(args.scenario, args.format, sys.stdout, sys.stderr)
+    if args.command == "kpi":
+        from ccapp.kpi.cli import kpi_command
+
+        return kpi_command(args, path, sys.stdout, sys.stderr)
     if args.command == "staffing":
         from ccapp.kpi.staffing import staffing_command
 
