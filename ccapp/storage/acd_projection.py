@@ -41,10 +41,10 @@ recordings_table: Table = Base.metadata.tables["recordings"]
 dispositions_table: Table = Base.metadata.tables["dispositions"]
 calls_table: Table = Base.metadata.tables["calls"]
 
-QUEUE_FIRST = ("queue", "priority", "entered_at", "agent_id", "connected_at")
+QUEUE_FIRST = ("queue", "priority", "entered_at", "agent_id", "connected_at", "skill")
 QUEUE_LAST = ("left_at", "outcome", "target", "wait_s", "disconnected_at", "ring_s")
 QUEUE_COUNTS = ("offered_count", "no_answer_count")
-QUEUE_SUMS = ("talk_s", "hold_s")
+QUEUE_SUMS = ("talk_s", "hold_s", "wrap_s")
 RECORDING_FIRST = ("call_id", "queue", "agent_id", "name", "policy", "started_at")
 RECORDING_LAST = ("ended_at", "duration_s", "paused_s", "paused_spans", "path", "size_bytes")
 
@@ -178,6 +178,7 @@ class AcdProjection:
             row = self._entry(rec)
             row.set_first("priority", as_int(data.get("priority")))
             row.set_first("entered_at", rec.at)
+            row.set_first("skill", as_text(data.get("skill")))
         elif kind == EventKind.QUEUE_LEFT:
             row = self._entry(rec)
             row.set_last("left_at", rec.at)
@@ -199,6 +200,8 @@ class AcdProjection:
             row.set_last("disconnected_at", rec.at)
             row.add_to("talk_s", _float(data.get("talk_s")))
             row.add_to("hold_s", _float(data.get("hold_s")))
+        elif kind == EventKind.AGENT_WRAPPED:
+            self._entry(rec).add_to("wrap_s", _float(data.get("wrap_s")))
         elif kind == EventKind.CALLBACK_REQUESTED:
             self._entry(rec)
             self.callbacks.add((rec.call_id, as_int(data.get("entry")) or DEFAULT_ENTRY))
@@ -225,6 +228,7 @@ class AcdProjection:
                     "resolved": _bool(data.get("resolved")),
                     "topic": as_text(data.get("topic")),
                     "notes": as_text(data.get("notes")),
+                    "right_party": _bool(data.get("right_party")),
                 }
             )
 

@@ -25,7 +25,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ccapp.calls.model import Q850, EventKind, is_agent_stream
+from ccapp.kpi.definitions import Thresholds
 from ccapp.storage.acd_projection import AcdProjection
+from ccapp.storage.kpi_projection import KpiUpkeep
 from ccapp.storage.models import Base
 from ccapp.storage.outbox import Record
 from ccapp.storage.values import as_int, as_text
@@ -181,10 +183,13 @@ def _seconds(started: datetime, ended: datetime) -> float:
     return (ended - started).total_seconds()
 
 
-async def write_batch(conn: AsyncConnection, records: Sequence[Record]) -> int:
+async def write_batch(
+    conn: AsyncConnection, records: Sequence[Record], *, rollups: Thresholds | None = None
+) -> int:
     """Store ``records`` (in order) inside the caller's transaction; return how many were new.
 
     Events already stored (same call id and sequence number) are skipped and not projected again.
+    ``rollups``: keep the KPI roll-up current with these thresholds (`ccapp.storage.kpi_projection`).
     """
     unique: dict[tuple[str, int], Record] = {}
     for rec in records:
@@ -203,6 +208,7 @@ async def write_batch(conn: AsyncConnection, records: Sequence[Record]) -> int:
 
     projection = _Projection()
     acd = AcdProjection()
+    kpi = KpiUpkeep(rollups)
     for key, rec in unique.items():
         if key not in inserted:
             continue
@@ -211,6 +217,7 @@ async def write_batch(conn: AsyncConnection, records: Sequence[Record]) -> int:
         else:
             projection.add(rec)
             acd.add(rec)
+            kpi.add(rec)
     call_rows = [
         fold.row({"call_id": call_id, "last_seq": projection.last_seq[call_id]})
         for call_id, fold in projection.calls.items()
@@ -222,5 +229,7 @@ async def write_batch(conn: AsyncConnection, records: Sequence[Record]) -> int:
     await _upsert(conn, calls_table, "call_id", CALL_FIRST, CALL_LAST, call_rows)
     await _upsert(conn, legs_table, "leg_id", LEG_FIRST, LEG_LAST, leg_rows)
     await _update_durations(conn, projection.timed)
+    await kpi.before(conn, acd.queue_calls)
     await acd.write(conn, _insert_for(conn.dialect.name))
+    await kpi.after(conn)
     return len(inserted)
