@@ -4,10 +4,11 @@ holds the state it reads); every agent state change still goes through `AgentDes
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, cast
 
-from ccapp.acd.commands import AgentView, QueueView, TransferView
-from ccapp.acd.errors import NotPermitted, UnknownCall
+from ccapp.acd.commands import CODE_WORD, MAX_NOTES, AgentView, QueueView, TransferView
+from ccapp.acd.errors import InvalidDisposition, NotPermitted, UnknownCall
 from ccapp.acd.model import Agent, AgentState
 from ccapp.acd.signals import TransferRequest
 from ccapp.calls.call import Call
@@ -37,6 +38,18 @@ def _not_on_a_call(agent: Agent) -> None:
     session's to finish (it moves the agent on), or the agent's phone would be left answered."""
     if agent.state in (S.RESERVED, S.RINGING, S.ON_CALL):
         raise NotPermitted(f"agent {agent.agent_id!r} is {agent.state.value}: finish the call first")
+
+
+def _check_disposition(outcome: str, topic: str | None, notes: str | None, right_party: bool | None) -> None:
+    """The API checks the same with its body model; this guards the other callers (CLI, tests)."""
+    if not isinstance(outcome, str) or not re.fullmatch(CODE_WORD, outcome):
+        raise InvalidDisposition("outcome: a short code word (letters, digits, '.', '_', '-'; 1-40)")
+    if topic is not None and (not isinstance(topic, str) or not re.fullmatch(CODE_WORD, topic)):
+        raise InvalidDisposition("topic: a short code word (letters, digits, '.', '_', '-'; 1-40)")
+    if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES):
+        raise InvalidDisposition(f"notes: text of at most {MAX_NOTES} characters")
+    if right_party is not None and not isinstance(right_party, bool):
+        raise InvalidDisposition("right_party: true or false")
 
 
 class AcdCommandsMixin:
@@ -152,8 +165,10 @@ class AcdCommandsMixin:
         resolved: bool | None = None,
         topic: str | None = None,
         notes: str | None = None,
+        right_party: bool | None = None,
     ) -> None:
         svc = self._svc
+        _check_disposition(outcome, topic, notes, right_party)
         session = svc.sessions.get(call_id)
         call = session.call if session is not None else None
         if call is None and call_id in svc.callbacks:
@@ -162,7 +177,14 @@ class AcdCommandsMixin:
             call = self._recent_call(call_id)
         call.record(
             EventKind.DISPOSITION,
-            {"agent_id": agent_id, "outcome": outcome, "resolved": resolved, "topic": topic, "notes": notes},
+            {
+                "agent_id": agent_id,
+                "outcome": outcome,
+                "resolved": resolved,
+                "topic": topic,
+                "notes": notes,
+                "right_party": right_party,
+            },
         )
 
     def _recent_call(self, call_id: str) -> Call:

@@ -2,7 +2,7 @@
 returns. `ccapp.acd.service.AcdService` implements it; web tests use a fake.
 
 Errors: `UnknownAgent` / `UnknownCall` (404), `InvalidTransition` / `NotPermitted` (409),
-`InvalidAcdConfig` (422) — all in ``ccapp.acd.errors``.
+`InvalidAcdConfig`, `InvalidDisposition` (422) — all in ``ccapp.acd.errors``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,11 @@ from datetime import datetime
 from typing import Protocol
 
 from ccapp.acd.model import Agent
+
+#: a disposition's outcome and topic: a short code word
+CODE_WORD = r"^[\w.-]{1,40}$"
+#: a disposition's notes, at most this many characters
+MAX_NOTES = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +86,12 @@ class AcdCommands(Protocol):
         resolved: bool | None = None,
         topic: str | None = None,
         notes: str | None = None,
-    ) -> None: ...
+        right_party: bool | None = None,
+    ) -> None:
+        """Record what the agent concluded about a call it had (during wrap-up, or after): ``outcome``
+        and ``topic`` are short code words, ``notes`` at most `MAX_NOTES` characters, ``right_party``
+        whether the intended person was reached (outbound). `InvalidDisposition` otherwise."""
+        ...
 
     async def transfer(self, call_id: str, *, kind: str, target: str, by: str | None) -> TransferView:
         """Blind: the caller goes to ``target`` at once. Attended: the agent consults ``target``

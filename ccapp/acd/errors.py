@@ -39,6 +39,12 @@ class UnknownCall(AcdError):
     error_id = "call_unknown"
 
 
+class InvalidDisposition(AcdError):
+    """A disposition the ACD refuses: an outcome or topic that is not a short code word, notes too long."""
+
+    error_id = "disposition_invalid"
+
+
 class NotPermitted(AcdError):
     """The operation is not allowed in the call's or agent's present situation (e.g. a transfer of a
     call that is not connected, completing a transfer nobody started)."""

@@ -19,8 +19,15 @@ from typing import Annotated, Any, Literal, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ccapp.acd.commands import AcdCommands, AgentView, QueueView, TransferView
-from ccapp.acd.errors import InvalidAcdConfig, InvalidTransition, NotPermitted, UnknownAgent, UnknownCall
+from ccapp.acd.commands import CODE_WORD, MAX_NOTES, AcdCommands, AgentView, QueueView, TransferView
+from ccapp.acd.errors import (
+    InvalidAcdConfig,
+    InvalidDisposition,
+    InvalidTransition,
+    NotPermitted,
+    UnknownAgent,
+    UnknownCall,
+)
 from ccapp.acd.model import MAX_LEVEL, MIN_LEVEL, Agent
 from ccapp.errors import CcappError
 from ccapp.web.auth import (
@@ -42,6 +49,7 @@ STATUSES: Mapping[type[CcappError], int] = {
     InvalidTransition: 409,
     NotPermitted: 409,
     InvalidAcdConfig: 422,
+    InvalidDisposition: 422,
 }
 
 _AGENT_ID = re.compile(r"[\w.-]{1,64}")
@@ -49,7 +57,7 @@ _CALL_ID = re.compile(r"[\w.-]{1,128}")
 DIAL_STRING = r"^[A-Za-z][\w-]*/\S+$"
 
 Reason = Annotated[str, Field(pattern=r"^[\w .-]{1,40}$")]
-Word = Annotated[str, Field(pattern=r"^[\w.-]{1,40}$")]
+Word = Annotated[str, Field(pattern=CODE_WORD)]
 Name = Annotated[str, Field(pattern=r"^[\w.-]{1,64}$")]
 CallId = Annotated[str, Field(pattern=r"^[\w.-]{1,128}$")]
 DialString = Annotated[str, Field(max_length=200, pattern=DIAL_STRING)]
@@ -79,7 +87,9 @@ class DispositionBody(_Body):
     outcome: Word
     resolved: bool | None = None
     topic: Word | None = None
-    notes: Annotated[str, Field(max_length=500)] | None = None
+    notes: Annotated[str, Field(max_length=MAX_NOTES)] | None = None
+    #: outbound: whether the intended person was reached (RPC)
+    right_party: bool | None = None
 
 
 class AgentBody(_Body):
@@ -240,6 +250,7 @@ class _AcdApi:
             resolved=body.resolved,
             topic=body.topic,
             notes=body.notes,
+            right_party=body.right_party,
         )
         return web.Response(status=204)
 

@@ -106,9 +106,17 @@ class FakeAcd:
         resolved: bool | None = None,
         topic: str | None = None,
         notes: str | None = None,
+        right_party: bool | None = None,
     ) -> None:
         self._do(
-            "disposition", agent_id, call_id, outcome=outcome, resolved=resolved, topic=topic, notes=notes
+            "disposition",
+            agent_id,
+            call_id,
+            outcome=outcome,
+            resolved=resolved,
+            topic=topic,
+            notes=notes,
+            right_party=right_party,
         )
 
     async def transfer(self, call_id: str, *, kind: str, target: str, by: str | None) -> TransferView:
@@ -411,7 +419,7 @@ async def test_the_agent_on_the_call_records_its_disposition(client: Client, acd
         (
             "disposition",
             ("1001", "call-1"),
-            {"outcome": "sale", "resolved": True, "topic": "billing", "notes": "ok é"},
+            {"outcome": "sale", "resolved": True, "topic": "billing", "notes": "ok é", "right_party": None},
         )
     ]
 
