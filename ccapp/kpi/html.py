@@ -193,7 +193,7 @@ def histogram_chart(histogram: Histogram) -> str:
         "Handle time distribution (handled calls)",
         [bucket_label(low, high) for low, high, _ in histogram],
         [Series("handled calls", AHT_COLOUR, counts if any(counts) else [])],
-        y_max=nice_max(max(5.0, *counts)),
+        y_max=nice_max(max([5.0, *counts])),
         y_format=whole,
         empty="No handled calls in this period: no handle times to show.",
     )
