@@ -4,7 +4,9 @@
 re-indexes the agent in the router, journals an ``agent.state`` event in the agent's own stream
 (``agent:<id>:<session>``, see `ccapp.calls.model.agent_stream_id`) and tells subscribers. It also
 owns the wrap-up timers: an agent in wrap-up goes back to ready after the queue's wrap-up time unless
-something else moved it first.
+something else moved it first; however the wrap-up ends (timer, ready, not ready, log-out), its length
+on the monotonic clock goes to the ``on_end`` given to `AgentDesk.start_wrap_up` (the service journals
+it as ``agent.wrapped`` on the call).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from ccapp.clock import Clock
 log = logging.getLogger("ccapp.acd.desk")
 
 Subscriber = Callable[[StateChange, Agent], None]
+#: told how many seconds a wrap-up lasted when it ends
+WrapEnd = Callable[[float], None]
 
 
 @dataclass(slots=True)
@@ -46,6 +50,7 @@ class AgentDesk:
         self._work: dict[str, _Work] = {}
         self._seq: dict[str, int] = {}
         self._wrap_timers: dict[str, asyncio.TimerHandle] = {}
+        self._wrapping: dict[str, tuple[float, WrapEnd]] = {}  # agent → (monotonic start, on_end)
         self.subscribers: list[Subscriber] = []
 
     # -------------------------------------------------------------------- agents
@@ -69,6 +74,7 @@ class AgentDesk:
 
     def remove(self, agent_id: str) -> None:
         self._cancel_wrap(agent_id)
+        self._wrapping.pop(agent_id, None)
         self.agents.pop(agent_id, None)
         self._work.pop(agent_id, None)
         self.router.remove_agent(agent_id)
@@ -106,6 +112,8 @@ class AgentDesk:
             self._work.pop(agent.agent_id, None)
         self.router.update_agent(agent)
         self._journal_change(change, work.call_id if work else call_id, work.queue if work else queue)
+        if to is not AgentState.WRAP_UP:
+            self._wrap_ended(agent.agent_id)
         for subscriber in list(self.subscribers):
             try:
                 subscriber(change, agent)
@@ -135,9 +143,14 @@ class AgentDesk:
         )
 
     # -------------------------------------------------------------------- wrap-up
-    def start_wrap_up(self, agent: Agent, seconds: float, on_ready: Callable[[], None]) -> None:
-        """``agent`` (on a call) goes to wrap-up, then back to ready after ``seconds``."""
+    def start_wrap_up(
+        self, agent: Agent, seconds: float, on_ready: Callable[[], None], on_end: WrapEnd | None = None
+    ) -> None:
+        """``agent`` (on a call) goes to wrap-up, then back to ready after ``seconds``; ``on_end`` is
+        told the wrap-up's length when it ends, whatever ends it."""
         self.change(agent, AgentState.WRAP_UP)
+        if on_end is not None:
+            self._wrapping[agent.agent_id] = (self._clock.monotonic(), on_end)
         loop = asyncio.get_running_loop()
 
         def done() -> None:
@@ -148,6 +161,16 @@ class AgentDesk:
 
         self._wrap_timers[agent.agent_id] = loop.call_later(max(0.0, seconds), done)
 
+    def _wrap_ended(self, agent_id: str) -> None:
+        wrapping = self._wrapping.pop(agent_id, None)
+        if wrapping is None:
+            return
+        since, on_end = wrapping
+        try:
+            on_end(max(0.0, self._clock.monotonic() - since))
+        except Exception:
+            log.exception("wrap-up end of agent %s could not be reported", agent_id)
+
     def _cancel_wrap(self, agent_id: str) -> None:
         timer = self._wrap_timers.pop(agent_id, None)
         if timer is not None:
@@ -157,3 +180,4 @@ class AgentDesk:
         for timer in self._wrap_timers.values():
             timer.cancel()
         self._wrap_timers.clear()
+        self._wrapping.clear()

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ccapp.acd.api import BUSY, UNREACHABLE, AcdCommandsMixin, tracked_endpoint
@@ -327,7 +327,24 @@ class AcdService(AcdCommandsMixin):
             return
         wrap = self._queues[queue].wrap_up_s if queue in self._queues else 0.0
         self.waits.record_handle(queue, talk_s + wrap, self.clock.monotonic())
-        self.desk.start_wrap_up(agent, wrap, self.kick)
+        self.desk.start_wrap_up(agent, wrap, self.kick, self._wrapped(agent_id))
+
+    def _wrapped(self, agent_id: str) -> Callable[[float], None] | None:
+        """What journals ``agent.wrapped`` on the call the agent just finished, when its wrap-up ends
+        (the call may be over by then). None when the call is unknown (e.g. after a reconcile)."""
+        work = self.desk.work(agent_id)
+        owner: QueueSession | CallbackJob | None = None
+        if work is not None:
+            owner = self.sessions.get(work[0]) or self.callbacks.get(work[0])
+        if owner is None:
+            return None
+        call, queue, entry = owner.call, owner.queue, owner.entry
+
+        def journal(wrap_s: float) -> None:
+            data = {"queue": queue, "entry": entry, "agent_id": agent_id, "wrap_s": round(wrap_s, 3)}
+            call.record(EventKind.AGENT_WRAPPED, data)
+
+        return journal
 
     def escalation_for(self, topic: str | None) -> str | None:
         return self.settings.escalation.get(topic) if topic else None

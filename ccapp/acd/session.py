@@ -159,11 +159,13 @@ class QueueSession:
         self.waiting = WaitingCall(self.call_id, queue, now, self.priority, skills)
         self.entered_mono = svc.clock.monotonic()
         position = svc.router.queue_length(queue) + 1
+        config = svc.router.queues.get(queue)  # KPIs group by the call's own first skill, else the queue's
         record(
             self,
             EventKind.QUEUE_ENTERED,
             priority=self.priority,
             skills=skills,
+            skill=next(iter(skills), None) or next(iter(config.skills if config else ()), None),
             position=position,
             expected_wait_s=svc.expected_wait(queue, position),
         )

@@ -161,6 +161,23 @@ async def test_another_change_during_wrap_up_cancels_its_timer() -> None:
     assert alice.state is S.NOT_READY and called == []
 
 
+async def test_the_end_of_a_wrap_up_reports_its_length_however_it_ends() -> None:
+    d, _, clock = desk()
+    alice, bob = agent("a1"), agent("a2")
+    lengths: dict[str, float] = {}
+    ready = asyncio.Event()
+    for person in (alice, bob):
+        d.put(person)
+        for to in (S.READY, S.RESERVED, S.RINGING, S.ON_CALL):
+            d.change(person, to, call_id="c1" if to is S.RESERVED else None, queue="sales")
+        d.start_wrap_up(person, 0.01, ready.set, lambda s, who=person.agent_id: lengths.setdefault(who, s))
+    clock.advance(7)
+    d.change(bob, S.NOT_READY, "break")  # by hand, before its timer
+    await asyncio.wait_for(ready.wait(), 1)  # alice's timer
+
+    assert lengths == {"a1": 7.0, "a2": 7.0}
+
+
 # ------------------------------------------------------------------------------------------ commands
 
 

@@ -224,6 +224,32 @@ async def test_wrap_up_blocks_new_offers_for_wrap_up_s_then_the_agent_is_ready()
         assert wrap.data["call_id"] == first.call_id
 
 
+async def test_the_end_of_wrap_up_is_journaled_on_the_call_with_its_queue_entry_and_length() -> None:
+    async with AcdBed(
+        {"sales": queue(wrap_up_s=0.2)}, [agent("a1")], scripts={"PJSIP/a1": Script(talk_s=0.05)}
+    ) as bed:
+        await bed.login("a1")
+        call, _, task = bed.enter("sales")
+        assert await asyncio.wait_for(task, 3) == "answered"
+        assert bed.events(call, K.AGENT_WRAPPED) == []
+        await eventually(lambda: bed.state("a1") == "ready")
+
+        [wrapped] = bed.events(call, K.AGENT_WRAPPED)
+        assert (wrapped["queue"], wrapped["entry"], wrapped["agent_id"]) == ("sales", 1, "a1")
+        assert 0.19 <= wrapped["wrap_s"] < 1.0
+
+
+async def test_queue_entered_names_the_calls_own_skill_else_the_queues_first() -> None:
+    agents = [agent("a1", sales=3, french=3)]
+    async with AcdBed({"sales": queue(skills={"sales": 1})}, agents) as bed:
+        own, _, _ = bed.enter("sales", variables={"skill_french": "2"})
+        plain, _, _ = bed.enter("sales")
+        await eventually(lambda: bed.events(own, K.QUEUE_ENTERED) and bed.events(plain, K.QUEUE_ENTERED))
+
+        assert bed.events(own, K.QUEUE_ENTERED)[0]["skill"] == "french"
+        assert bed.events(plain, K.QUEUE_ENTERED)[0]["skill"] == "sales"
+
+
 async def test_agent_leaving_first_returns_answered_and_the_caller_continues() -> None:
     async with AcdBed({"sales": queue()}, [agent("a1")], scripts={"PJSIP/a1": Script(talk_s=0.05)}) as bed:
         await bed.login("a1")
