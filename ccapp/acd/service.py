@@ -21,6 +21,7 @@ from ccapp.acd.api import BUSY, UNREACHABLE, AcdCommandsMixin, tracked_endpoint
 from ccapp.acd.callback import CallbackJob
 from ccapp.acd.desk import AgentDesk
 from ccapp.acd.errors import NotPermitted, UnknownCall
+from ccapp.acd.escalation import Verdict, verdict
 from ccapp.acd.journal import AcdListener, record
 from ccapp.acd.model import Agent, AgentState, QueueConfig
 from ccapp.acd.ports import AcdTelephony, Leg
@@ -346,8 +347,17 @@ class AcdService(AcdCommandsMixin):
 
         return journal
 
-    def escalation_for(self, topic: str | None) -> str | None:
-        return self.settings.escalation.get(topic) if topic else None
+    def escalation(self, variables: Mapping[str, str], target: str) -> Verdict:
+        """The escalation rule for a call with ``variables`` and whether a transfer to ``target``
+        (``queue:<name>``, ``agent:<id>``, ``number:<digits>``) follows it (`ccapp.acd.escalation`)."""
+        agent = self.desk.agents.get(target.partition(":")[2]) if target.startswith("agent:") else None
+        return verdict(
+            self.settings.escalation,
+            variables,
+            target,
+            queue_skills={name: q.skills for name, q in self._queues.items()},
+            agent_skills={agent.agent_id: agent.skills} if agent is not None else {},
+        )
 
     # ------------------------------------------------------------------ reconcile
     def reconcile(self) -> list[str]:

@@ -157,6 +157,7 @@ class Talk:
         s = self.s
         target_type, _, name = target.partition(":")
         topic = s.variables.get("topic")
+        judged = s.service.escalation(s.variables, target)
         s.call.record(
             EventKind.TRANSFER,
             {
@@ -165,7 +166,8 @@ class Talk:
                 "target_type": target_type,
                 "target": name,
                 "topic": topic,
-                "expected": s.service.escalation_for(topic),
+                "expected": judged.expected,
+                "correct": judged.correct,
                 "outcome": outcome,
             },
         )

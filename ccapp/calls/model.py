@@ -62,7 +62,8 @@ class EventKind(StrEnum):
     CALLBACK_REQUESTED = "callback.requested"  # queue, entry, number
     CALLBACK_DIALLED = "callback.dialled"  # queue, entry, agent_id, number, leg_id, answered, cause
     # kind (blind | attended), by_agent, target_type (queue | agent | number), target, topic,
-    # expected (the escalation rule's target for the topic, or None), outcome (completed | cancelled | failed)
+    # expected (the escalation rule's target for the topic or IVR choice, or None), correct (the transfer
+    # follows the rule, judged by the ACD; None without a rule), outcome (completed | cancelled | failed)
     TRANSFER = "transfer"
     RECORDING_STARTED = "recording.started"  # recording_id, name, queue, agent_id, policy
     RECORDING_STOPPED = (

@@ -115,6 +115,7 @@ def acd_problems(settings: Settings) -> list[Problem]:
     for agent_id, spec in settings.agents.items():
         found.extend(_agent_problems(settings, agent_id, spec))
     found.extend(_duplicate_endpoints(settings))
+    found.extend(_escalation_problems(settings))
     found.extend(_missing_sounds(settings))
     if not found:
         # what the model refuses beyond the checks above (none known): reported, never raised
@@ -197,6 +198,27 @@ def _unreadable(path: Path) -> str | None:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         return f"cannot read {path}: {reason}"
     return None if text.strip() else f"{path} is empty"
+
+
+def _escalation_problems(settings: Settings) -> Iterator[Problem]:
+    """Escalation rules must point at a configured queue or agent, or a skill some queue requires or
+    some agent has (`ccapp.acd.escalation`; the form is checked by the settings model)."""
+    skills = {s for q in settings.queues.values() for s in q.skills}
+    skills |= {s for a in settings.agents.values() for s in a.skills}
+    for key, rule in settings.acd.escalation.items():
+        kind, _, name = rule.partition(":")
+        where = ("acd", "escalation", key)
+        if kind == "queue" and name not in settings.queues:
+            known = ", ".join(sorted(settings.queues)) or "none defined"
+            yield Problem(where, f"unknown queue {name!r} (queues: {known})")
+        elif kind == "agent" and name not in settings.agents:
+            known = ", ".join(sorted(settings.agents)) or "none defined"
+            yield Problem(where, f"unknown agent {name!r} (agents: {known})")
+        elif kind == "skill" and name not in skills:
+            known = ", ".join(sorted(skills)) or "none defined"
+            yield Problem(
+                where, f"unknown skill {name!r}: no queue requires it and no agent has it ({known})"
+            )
 
 
 def _duplicate_endpoints(settings: Settings) -> Iterator[Problem]:

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ccapp.acd.escalation import rule_problem
 from ccapp.acd.model import MAX_LEVEL, MIN_LEVEL, Strategy
 from ccapp.config.redact import redact_url
 from ccapp.ivr.schedule import Schedule
@@ -363,9 +364,20 @@ class AcdSettings(_Section):
     callback_dial: Annotated[str, Field(pattern=r"^[A-Za-z]+/\S*\{number\}\S*$")] | None = None
     #: caller ID shown on the agent's phone: ``{caller}`` number, ``{name}``, ``{queue}``
     agent_caller_id: str = '"{queue}: {name}" <{caller}>'
-    #: escalation rules: call topic (or IVR choice) → where a transfer of it should go
-    #: (``queue:<name>`` or ``agent:<id>``); escalation accuracy is measured against these
-    escalation: dict[Name, str] = Field(default_factory=dict)
+    #: escalation rules: call topic, or IVR choice ``<variable>=<value>`` → where a transfer of it
+    #: should go: ``queue:<name>``, ``agent:<id>`` or ``skill:<name>`` (a queue requiring the skill or
+    #: an agent having it). A call's topic rule comes first (`ccapp.acd.escalation`); escalation
+    #: accuracy is measured against these
+    escalation: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("escalation")
+    @classmethod
+    def _escalation_rules(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, target in value.items():
+            problem = rule_problem(key, target)
+            if problem:
+                raise ValueError(problem)
+        return value
 
 
 class RecordingSettings(_Section):

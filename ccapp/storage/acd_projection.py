@@ -97,6 +97,16 @@ def agent_of_stream(stream_id: str) -> str:
     return rest.rsplit(":", 1)[0] if ":" in rest else rest
 
 
+def _transfer_correct(
+    data: dict[str, Any], target_type: str | None, target: str | None, expected: str | None
+) -> bool | None:
+    """The ACD's verdict when the event has one (it knows skill rules); older events by string match.
+    No escalation rule for the call: the transfer is neither right nor wrong (None)."""
+    if "correct" in data:
+        return _bool(data["correct"])
+    return None if expected is None else expected in (target, f"{target_type}:{target}")
+
+
 @dataclass(slots=True)
 class _Row:
     """One upserted row's values gathered from a batch with its table's `Merge` rules."""
@@ -248,8 +258,7 @@ class AcdProjection:
                 "topic": as_text(data.get("topic")),
                 "expected": expected,
                 "outcome": as_text(data.get("outcome")),
-                # No escalation rule for the topic: the transfer is neither right nor wrong.
-                "correct": None if expected is None else expected in (target, f"{target_type}:{target}"),
+                "correct": _transfer_correct(data, target_type, target, expected),
             }
         )
 
