@@ -294,6 +294,10 @@ def to_json(result: StaffingPlan) -> str:
 def staffing_command(options: dict[str, str | None], fmt: str, out: TextIO, err: TextIO) -> int:
     """Run `ccapp staffing`: 0 with the plan on ``out``, 2 with one line on ``err`` for bad input."""
     try:
+        for option in ("weeks", "from", "to", "tz", "next_day", "db", "staffing_config"):
+            if options.get(option):
+                name = "--config" if option == "staffing_config" else "--" + option.replace("_", "-")
+                raise OptionError(name, "only with --from-history queue=NAME")
         request = parse_request(
             calls=options.get("calls"),
             per=options.get("per"),
