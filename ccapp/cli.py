@@ -56,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="run a contact-center scenario file through the simulator")
     simulate.add_argument("scenario", type=Path, help="YAML scenario (docs/simulator.md)")
     simulate.add_argument("--format", choices=["table", "json"], default="table")
+    simulate.add_argument("--db", help="also store the run's journal in this database URL (schema upgraded)")
+    simulate.add_argument(
+        "--config", dest="sim_config", type=Path, help="also store the run in this ccapp.yaml's database"
+    )
+    simulate.add_argument("--run-id", help="the run's name in the journal (default: a hash of the file)")
     return parser
 
 
@@ -73,6 +78,15 @@ def _add_staffing(sub: Any) -> None:
     staffing.add_argument("--patience", help="callers' mean patience: adds Erlang A, e.g. 120")
     staffing.add_argument("--shrinkage", help="paid time off the phones, e.g. 30%% (default 0)")
     staffing.add_argument("--format", default="table", help="table (default) or json")
+    history = staffing.add_argument_group("from history (docs/staffing.md): agents per interval of a week")
+    history.add_argument("--from-history", metavar="queue=NAME", help="forecast from this queue's past calls")
+    history.add_argument("--weeks", help="weeks of history before --to (default 4)")
+    history.add_argument("--from", help="first day of history (YYYY-MM-DD), instead of --weeks")
+    history.add_argument("--to", help="day after the history (YYYY-MM-DD, default today)")
+    history.add_argument("--tz", help="time zone of the intervals (default: kpi.time_zone, else UTC)")
+    history.add_argument("--next-day", action="store_true", help="only the day after the history")
+    history.add_argument("--db", help="database URL (default: the database of ccapp.yaml)")
+    history.add_argument("--config", dest="staffing_config", type=Path, help="ccapp.yaml for the database")
 
 
 def _add_ivr_test(ivr_sub: Any) -> None:
@@ -111,7 +125,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "simulate":
         from ccapp.sim.cli import simulate_command
 
-        return simulate_command(args.scenario, args.format, sys.stdout, sys.stderr)
+        db_url = args.db
+        if db_url is None and args.sim_config is not None:
+            settings_or_exit = _load_or_report(args.sim_config)
+            if isinstance(settings_or_exit, int):
+                return settings_or_exit
+            db_url = settings_or_exit.database.url
+        return simulate_command(args.scenario, args.format, sys.stdout, sys.stderr, db_url, args.run_id)
     if args.command == "kpi":
         from ccapp.kpi.cli import kpi_command
 
@@ -119,7 +139,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "staffing":
         from ccapp.kpi.staffing import staffing_command
 
-        return staffing_command(vars(args), args.format, sys.stdout, sys.stderr)
+        if args.from_history is None:
+            return staffing_command(vars(args), args.format, sys.stdout, sys.stderr)
+        from ccapp.kpi.history import history_command
+
+        if args.db is not None:
+            return history_command(vars(args), args.db, sys.stdout, sys.stderr)
+        settings = _load_or_report(args.staffing_config or path)
+        if isinstance(settings, int):
+            return settings
+        kpi = settings.kpi
+        return history_command(
+            vars(args),
+            settings.database.url,
+            sys.stdout,
+            sys.stderr,
+            default_zone=kpi.time_zone,
+            short_abandon_s=kpi.short_abandon_s,
+        )
     from ccapp.config import load_settings
 
     try:
@@ -157,6 +194,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(print_calls(settings.database.url, limit=args.limit, events=args.events))
     return 1  # pragma: no cover - argparse rejects unknown commands
+
+
+def _load_or_report(path: Path) -> Any:
+    """The settings of ``path``, or `EXIT_CONFIG` after printing every problem."""
+    from ccapp.config import load_settings
+
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
 
 
 def _ivr_test(settings: Any, args: argparse.Namespace) -> int:
