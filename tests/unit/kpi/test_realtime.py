@@ -1,6 +1,6 @@
-"""`RealtimeBoard`: a scripted day folded as it happens equals the SQL reference (the journal projected
-to SQLite and read by `queue_summary`) at every moment, across local midnight; agents by state;
-and the cost of one event does not grow with the number of calls waiting."""
+"""`RealtimeBoard`: a scripted day folded as it happens equals the SQL references (the journal
+projected to SQLite and read by `queue_summary` and by the KPI engine) at every moment, across local
+midnight; agents by state; and the cost of one event does not grow with the number of calls waiting."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from ccapp.calls.model import CallEvent, EventKind
-from ccapp.kpi.definitions import Thresholds
-from ccapp.kpi.realtime import RealtimeBoard, Wallboard
+from ccapp.kpi.definitions import Dimension, ReportRequest, Thresholds
+from ccapp.kpi.engine import build_report
+from ccapp.kpi.realtime import TODAY_KPIS, RealtimeBoard, Wallboard
 from ccapp.storage import Database, upgrade
 from ccapp.storage.acd_queries import queue_summary
 from ccapp.storage.outbox import decode, encode
@@ -141,7 +142,24 @@ def scripted_day(seed: int, calls: int) -> list[tuple[datetime, Callable[[Journa
 
 
 async def assert_board_equals_sql(db: Database, board: Wallboard, end: datetime) -> None:
+    request = ReportRequest(
+        start=board.day_start,
+        end=end,
+        zone=ZONE,
+        dimensions=(Dimension.QUEUE,),
+        kpis=TODAY_KPIS,
+        thresholds=THRESHOLDS,
+    )
+    report = await build_report(db, request, use_rollups=False, now=end)
+    rows = {row.key["queue"]: row for row in report.rows}
     for figures in board.queues:
+        row = rows.get(figures.queue)
+        for name in TODAY_KPIS:
+            want = row.kpis[name] if row is not None else None
+            got = figures.today[name]
+            assert got == (pytest.approx(want) if want is not None else None) or (row is None and not got), (
+                name
+            )
         expected = await queue_summary(
             db, figures.queue, board.day_start, end, THRESHOLDS.sl_threshold_s, THRESHOLDS.short_abandon_s
         )
