@@ -190,8 +190,11 @@ class _Sums:
     def add_groups(self, groups: Sequence[kq.Group], names: Sequence[str]) -> None:
         interval = self.request.interval
         for g in groups:
+            measures = {n: g.measures.get(n, 0.0) for n in names}
+            if not any(measures.values()):
+                continue  # e.g. only unhandled contacts, or a roll-up slot of the other family
             lab = label(interval, self.request.zone, *g.bucket) if interval and g.bucket else None
-            self.add((g.dims, lab), {n: g.measures.get(n, 0.0) for n in names})
+            self.add((g.dims, lab), measures)
 
     def add(self, key: Key, measures: Mapping[str, float]) -> None:
         add(self.rows.setdefault(key, {}), measures)

@@ -67,7 +67,9 @@ class epoch_s(FunctionElement[int]):
 
 @compiles(epoch_s, "sqlite")
 def _epoch_s_sqlite(element: epoch_s, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+    # whole seconds only: SQLite's date functions round a fraction to milliseconds, which would
+    # carry 59.9999 s into the next second (and the next bucket)
+    return f"CAST(strftime('%s', substr({compiler.process(element.clauses, **kw)}, 1, 19)) AS INTEGER)"
 
 
 @compiles(epoch_s)
@@ -86,8 +88,11 @@ class seconds_between(FunctionElement[float]):
 def _between_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
     later, earlier = (compiler.process(c, **kw) for c in element.clauses)
     # stored text is 'YYYY-MM-DD HH:MM:SS[.ffffff]': whole seconds from strftime, the fraction from
-    # the text itself (julianday would round to milliseconds)
-    whole = f"(CAST(strftime('%s', {later}) AS INTEGER) - CAST(strftime('%s', {earlier}) AS INTEGER))"
+    # the text itself (SQLite's date functions round to milliseconds)
+    whole = (
+        f"(CAST(strftime('%s', substr({later}, 1, 19)) AS INTEGER)"
+        f" - CAST(strftime('%s', substr({earlier}, 1, 19)) AS INTEGER))"
+    )
     frac = f"(CAST(substr({later}, 20) AS REAL) - CAST(substr({earlier}, 20) AS REAL))"
     return f"({whole} + {frac})"
 
@@ -137,12 +142,18 @@ def offset_expr(pieces: Sequence[Piece], e: ColumnElement[int]) -> ColumnElement
     return case(*whens, else_=_int(pieces[-1].offset))
 
 
-def _time_cols(scope: Scope, ts: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+def _time_cols(
+    scope: Scope, ts: ColumnElement[Any]
+) -> tuple[list[ColumnElement[Any]], list[ColumnElement[Any]]]:
+    """The bucket and offset columns, and those of them to group by (a constant offset is not
+    grouped by: ``GROUP BY 3600`` would mean the 3600th column)."""
     if scope.size is None:
-        return []
+        return [], []
     e = epoch_s(ts)
     off = offset_expr(scope.pieces, e)
-    return [((e + off) / _int(scope.size)).label("k_bucket"), off.label("k_offset")]
+    bucket = ((e + off) // _int(scope.size)).label("k_bucket")
+    offset = off.label("k_offset")
+    return [bucket, offset], [bucket] if len(scope.pieces) <= 1 else [bucket, offset]
 
 
 def _count(cond: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -163,11 +174,11 @@ async def _groups(
     conditions: Sequence[ColumnElement[bool]],
 ) -> list[Group]:
     dims = [dim_cols[d].label(f"d_{i}") for i, d in enumerate(scope.dimensions)]
-    tcols = _time_cols(scope, ts)
+    tcols, tkeys = _time_cols(scope, ts)
     cols = [*dims, *tcols, *(m.label(f"m_{name}") for name, m in measures.items())]
     where = [ts >= scope.start, ts < scope.end, *conditions]
     where += [dim_cols[d] == v for d, v in scope.where.items()]
-    keys = [*dims, *tcols]
+    keys = [*dims, *tkeys]
     stmt: Select[Any] = select(*cols).select_from(from_).where(and_(*where))
     if keys:
         stmt = stmt.group_by(*keys)
