@@ -22,8 +22,8 @@ from typing import Any
 
 from ccapp.kpi.definitions import KPI_BY_NAME, Dimension, Interval, Report, ReportRequest
 from ccapp.kpi.render import (
-    format_interval,
     format_kpi,
+    interval_texts,
     key_cells,
     key_columns,
     period_text,
@@ -154,7 +154,8 @@ def _table(report: Report) -> str:
         texts = "".join(f"<td>{escape(k)}</td>" for k in keys or [""])
         return texts + "".join(f'<td class="num">{escape(format_kpi(n, values.get(n)))}</td>' for n in kpis)
 
-    rows = "".join(f"<tr>{cells(key_cells(report, row), row.kpis)}</tr>" for row in report.rows)
+    intervals = interval_texts(report)
+    rows = "".join(f"<tr>{cells(key_cells(report, row, intervals), row.kpis)}</tr>" for row in report.rows)
     total = cells(total_cells(report), report.total.kpis)
     return (
         f'<table class="kpi"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>'
@@ -165,7 +166,8 @@ def _table(report: Report) -> str:
 def trend_chart(trend: Report) -> str:
     """Service level and abandonment per interval (rows without an interval are left out)."""
     rows = [row for row in trend.rows if row.key.get("interval")]
-    categories = [format_interval(row.key.get("interval"), trend.request.interval) for row in rows]
+    texts = interval_texts(trend)
+    categories = [texts[str(row.key.get("interval"))] for row in rows]
     return bar_chart(
         "chart-sl",
         "Service level and abandonment per interval",

@@ -58,13 +58,30 @@ def format_interval(text: str | None, interval: Interval | None) -> str:
     return start.strftime("%Y-%m-%d %H:%M")
 
 
-def key_cells(report: Report, row: ReportRow) -> list[str]:
-    """A row's group key as display texts, in `key_columns` order."""
+def interval_texts(report: Report) -> dict[str, str]:
+    """Interval key → display text for every row. Where two starts shorten to the same text (the
+    repeated hour when clocks go back) both texts carry their UTC offset: ``02:00 +02:00``."""
+    starts = {row.key.get(INTERVAL_KEY) for row in report.rows} - {None}
+    texts = {iso: format_interval(iso, report.request.interval) for iso in starts if iso is not None}
+    seen: dict[str, int] = {}
+    for text in texts.values():
+        seen[text] = seen.get(text, 0) + 1
+    for iso, text in texts.items():
+        if seen[text] > 1:
+            start = datetime.fromisoformat(iso)
+            texts[iso] = f"{text} {start.strftime('%z')[:3]}:{start.strftime('%z')[3:]}"
+    return texts
+
+
+def key_cells(report: Report, row: ReportRow, intervals: dict[str, str] | None = None) -> list[str]:
+    """A row's group key as display texts, in `key_columns` order (``intervals``: `interval_texts`,
+    computed once per report by callers that show many rows)."""
     cells = []
     for column in key_columns(report):
         value = row.key.get(column)
         if column == INTERVAL_KEY:
-            cells.append(format_interval(value, report.request.interval))
+            texts = interval_texts(report) if intervals is None else intervals
+            cells.append(NONE if value is None else texts.get(value, value))
         else:
             cells.append(NONE if value is None else str(value))
     return cells
@@ -113,8 +130,9 @@ def render_table(report: Report) -> str:
     kpis = report.request.kpis
     header = (key_columns(report) or [""]) + [KPI_BY_NAME[name].label for name in kpis]
     keys = len(header) - len(kpis)
+    intervals = interval_texts(report)
     body = [
-        (key_cells(report, row) or [""]) + [format_kpi(name, row.kpis.get(name)) for name in kpis]
+        (key_cells(report, row, intervals) or [""]) + [format_kpi(name, row.kpis.get(name)) for name in kpis]
         for row in report.rows
     ]
     total = total_cells(report) + [format_kpi(name, report.total.kpis.get(name)) for name in kpis]

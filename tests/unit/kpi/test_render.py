@@ -129,3 +129,25 @@ def test_json_has_request_rows_total_source_time_and_kpi_definitions() -> None:
         "unit": "ratio",
         "doc": "answered within T / offered",
     }
+
+
+def test_the_repeated_hour_of_a_dst_change_shows_both_offsets() -> None:
+    from dataclasses import replace
+
+    from tests.support.kpi_reports import report
+
+    request = replace(by_hour(1).request, kpis=("offered",))
+    fall_back = report(
+        request,
+        {
+            ("2026-10-25T02:00:00+02:00",): measures(3, 3, 0),
+            ("2026-10-25T02:00:00+01:00",): measures(4, 4, 0),
+            ("2026-10-25T03:00:00+01:00",): measures(5, 5, 0),
+        },
+    )
+    lines = table_lines(render_table(fall_back))
+    assert [line.split()[:3] for line in lines[4:7]] == [
+        ["2026-10-25", "02:00", "+02:00"],
+        ["2026-10-25", "02:00", "+01:00"],
+        ["2026-10-25", "03:00", "5"],
+    ]
