@@ -56,7 +56,7 @@ def _attr(text: str) -> str:
     return escape(text, quote=True)
 
 
-def _label(text: str, limit: int = 18) -> str:
+def _label(text: str, limit: int = 24) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
