@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ccapp.config.settings import KpiSettings
 from ccapp.errors import CcappError
-from ccapp.kpi.definitions import Report, ReportRequest
+from ccapp.kpi.definitions import Interval, Report, ReportRequest
 from ccapp.kpi.query import QueryError, build_request
 from ccapp.kpi.render import render_csv, report_dict
 from ccapp.web.auth import ADMIN, READ_ONLY, SUPERVISOR, TokenTable, json_error, map_errors, require
@@ -24,6 +24,15 @@ from ccapp.web.auth import ADMIN, READ_ONLY, SUPERVISOR, TokenTable, json_error,
 STATUSES: Mapping[type[CcappError], int] = {}
 PARAMETERS = ("from", "to", "tz", "by", "kpis", "where", "format", "raw")
 FORMATS = ("json", "csv", "html")
+#: at most this many intervals per group: 15-minute rows over ~7 months, hourly over ~2 years
+MAX_INTERVALS = 20_000
+_INTERVAL_S = {
+    Interval.MIN15: 900,
+    Interval.HOUR: 3600,
+    Interval.DAY: 86400,
+    Interval.WEEK: 7 * 86400,
+    Interval.MONTH: 28 * 86400,
+}
 #: the page loads nothing: styles are inline, there is no script
 HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
@@ -101,6 +110,11 @@ class _KpiApi:
             )
         except QueryError as exc:
             raise _invalid(f"{exc.field}: {exc}") from exc
+        interval = report_request.interval
+        if interval is not None:
+            span = (report_request.end - report_request.start).total_seconds()
+            if span / _INTERVAL_S[interval] > MAX_INTERVALS:
+                raise _invalid(f"by: more than {MAX_INTERVALS} {interval} intervals; shorten the period")
         return report_request, fmt, raw
 
     async def get_kpi(self, request: web.Request) -> web.StreamResponse:

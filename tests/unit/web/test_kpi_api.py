@@ -152,6 +152,7 @@ async def test_html_comes_as_a_page_that_may_load_nothing(client: Client, source
         ({**WEEK, "format": "xml"}, "format: one of json, csv, html"),
         ({**WEEK, "raw": "yes"}, "raw: true or false"),
         ({**WEEK, "limit": "10"}, "limit: unknown parameter"),
+        ({"from": "2026-01-01", "to": "2026-12-01", "by": "15m"}, "by: more than 20000 15m intervals"),
     ],
 )
 async def test_a_bad_query_is_a_422_naming_the_parameter(
@@ -172,6 +173,12 @@ async def test_a_parameter_given_twice_is_refused(client: Client, source: FakeSo
     assert resp.status == 422
     assert (await resp.json())["message"] == "from: give it once"
     assert source.asked == []
+
+
+async def test_a_long_period_by_a_coarser_interval_is_fine(client: Client, source: FakeSource) -> None:
+    params = {"from": "2026-01-01", "to": "2026-12-01", "by": "hour"}
+    resp = await client.get("/api/v1/kpi", params=params, headers=auth("admin"))
+    assert resp.status == 200
 
 
 async def test_several_filters_may_be_given(client: Client, source: FakeSource) -> None:
