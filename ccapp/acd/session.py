@@ -81,6 +81,14 @@ class QueueSession:
         except CallGone:
             self._left("abandoned" if self.waiting is not None else None)
             raise
+        except asyncio.CancelledError:
+            # ccapp stopping while the caller waits: the entry is closed in the journal (and on the
+            # wallboard) rather than left waiting forever
+            self._left("shutdown")
+            raise
+        except Exception:
+            self._left("error")
+            raise
         finally:
             await self._stop_watch()
             svc.session_done(self)

@@ -201,3 +201,20 @@ async def test_the_board_equals_sql_and_the_acd_before_and_after_local_midnight(
         e_caller.hang_up()
         await eventually(lambda: bed.state("a1") == "ready")
         assert board.snapshot().agents == {"not_ready": 1, "ready": 1}
+
+
+async def test_a_caller_waiting_when_ccapp_stops_leaves_the_queue_and_the_board() -> None:
+    queues = {"sales": queue()}
+    agents = [Agent("a1", "A1", "PJSIP/a1", queues=frozenset({"sales"}))]
+    async with AcdBed(queues, agents) as bed:
+        board = RealtimeBoard(bed.clock, thresholds=THRESHOLDS, queues=queues)
+        bed.service.listen(board)
+        await bed.service.login("a1", ready=False, reason="break")
+        call, _, task = bed.enter("sales")
+        await eventually(lambda: board.waiting("sales") == 1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert [e["reason"] for e in bed.events(call, K.QUEUE_LEFT)] == ["shutdown"]
+        assert board.snapshot().queues[0].waiting == 0
+        assert bed.service.queues()[0].waiting == 0
