@@ -17,6 +17,7 @@ WIDTH = 1000
 HEIGHT = 340
 _LEFT, _RIGHT, _TOP, _BOTTOM = 60, 10, 34, 95
 Y_TICKS = 5
+MAX_BAR = 64
 
 Format = Callable[[float], str]
 
@@ -85,7 +86,8 @@ def bar_chart(
     top = y_max if y_max is not None else nice_max(max(values))
     plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
     group_w = plot_w / len(categories)
-    bar_w = group_w * 0.8 / len(series)
+    bar_w = min(group_w * 0.8 / len(series), MAX_BAR)
+    pad = (group_w - bar_w * len(series)) / 2  # the bars of a group sit in its middle
 
     def y_of(value: float) -> float:
         return _TOP + plot_h * (1 - min(max(value, 0.0), top) / top)
@@ -107,7 +109,7 @@ def bar_chart(
         )
     every = max(1, math.ceil(len(categories) / 40))  # at most ~40 axis labels
     for c, category in enumerate(categories):
-        x0 = _LEFT + c * group_w + group_w * 0.1
+        x0 = _LEFT + c * group_w + pad
         for s, one in enumerate(series):
             value = one.values[c] if c < len(one.values) else None
             if value is None:
