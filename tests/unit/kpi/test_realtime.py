@@ -171,7 +171,10 @@ async def assert_board_equals_sql(db: Database, board: Wallboard, end: datetime)
             )
 
 
-async def test_a_scripted_day_folded_live_equals_the_sql_reference_at_every_checkpoint(db: Database) -> None:
+@pytest.mark.parametrize("seed", [5, 17, 2026])
+async def test_a_scripted_day_folded_live_equals_the_sql_reference_at_every_checkpoint(
+    db: Database, seed: int
+) -> None:
     clock = SetClock(START)
     board = RealtimeBoard(clock, zone=ZONE, thresholds=THRESHOLDS, queues=("sales", "support"))
     journal = Journal(board)
@@ -183,7 +186,7 @@ async def test_a_scripted_day_folded_live_equals_the_sql_reference_at_every_chec
         START + timedelta(hours=3, minutes=30),
     ]
     stored = 0
-    actions = scripted_day(seed=5, calls=1500)
+    actions = scripted_day(seed=seed, calls=1500)
     for checkpoint in checkpoints:
         while actions and actions[0][0] <= checkpoint:
             at, act = actions.pop(0)
