@@ -146,6 +146,7 @@ async def _connect(db: Database | AsyncConnection) -> AsyncIterator[AsyncConnect
             yield db
         else:
             async with db.engine.connect() as conn:
+                await kq.prefer_hash_aggregation(conn)
                 yield conn
     except (SQLAlchemyError, OSError) as exc:
         reason = getattr(exc, "orig", None) or exc
@@ -186,18 +187,30 @@ class _Sums:
     def __init__(self, request: ReportRequest) -> None:
         self.request = request
         self.rows: dict[Key, dict[str, float]] = {}
+        self._labels: dict[tuple[int, int], Label] = {}
+
+    def _label(self, bucket: tuple[int, int]) -> Label:
+        lab = self._labels.get(bucket)
+        if lab is None:
+            assert self.request.interval is not None
+            lab = self._labels[bucket] = label(self.request.interval, self.request.zone, *bucket)
+        return lab
 
     def add_groups(self, groups: Sequence[kq.Group], names: Sequence[str]) -> None:
-        interval = self.request.interval
+        timed = self.request.interval is not None
         for g in groups:
-            measures = {n: g.measures.get(n, 0.0) for n in names}
-            if not any(measures.values()):
+            measures = {n: v for n in names if (v := g.measures.get(n, 0.0))}
+            if not measures:
                 continue  # e.g. only unhandled contacts, or a roll-up slot of the other family
-            lab = label(interval, self.request.zone, *g.bucket) if interval and g.bucket else None
+            lab = self._label(g.bucket) if timed and g.bucket else None
             self.add((g.dims, lab), measures)
 
     def add(self, key: Key, measures: Mapping[str, float]) -> None:
-        add(self.rows.setdefault(key, {}), measures)
+        into = self.rows.get(key)
+        if into is None:
+            self.rows[key] = dict(measures)
+        else:
+            add(into, measures)
 
 
 async def build_report(
@@ -289,14 +302,15 @@ def _assemble(
 ) -> Report:
     names = [m for f in families for m in f.measures]
     rows: list[ReportRow] = []
-    total_measures = dict.fromkeys(names, 0.0)
+    totals = dict.fromkeys(names, 0.0)
     for key in sorted(sums.rows, key=_sort_key):
         dims, lab = key
-        measures = dict.fromkeys(names, 0.0)
-        add(measures, {n: round(v, 6) for n, v in sums.rows[key].items()})
-        add(total_measures, measures)
+        summed = sums.rows[key]
+        measures = {n: round(summed.get(n, 0.0), 6) for n in names}
+        for n, v in measures.items():
+            totals[n] += v
         rows.append(ReportRow(_key(request, dims, lab), measures, compute(measures, request.kpis)))
-    total_measures = {n: round(v, 6) for n, v in total_measures.items()}
+    total_measures = {n: round(v, 6) for n, v in totals.items()}
     total = ReportRow(_key(request, (None,) * len(request.dimensions), None), total_measures, {})
     total.kpis = compute(total_measures, request.kpis)
     return Report(request, rows, total, source, elapsed)
