@@ -11,7 +11,8 @@ from ccapp.kpi.engine import build_report, handle_time_histogram
 from ccapp.storage import Database, upgrade
 from ccapp.storage.kpi_rollup import rebuild_rollups
 from tests.unit.kpi import golden
-from tests.unit.kpi.golden_cases import CASES, check, comparable
+from tests.unit.kpi.golden_cases import check, comparable
+from tests.unit.kpi.golden_intervals import ALL_CASES
 from tests.unit.kpi.golden_rollup import ROLLUP_REQUESTS
 
 pytestmark = pytest.mark.postgres
@@ -32,7 +33,7 @@ async def test_golden_reports_on_postgresql_match_by_hand_and_sqlite(
 ) -> None:
     await golden.load(pg_db)
 
-    for case in CASES:
+    for case in ALL_CASES:
         pg = await build_report(pg_db, case.request, now=case.now)
         lite = await build_report(sqlite_db, case.request, now=case.now)
         check(pg, case)

@@ -49,6 +49,9 @@ winter); a3 ready 3600 s on winter until the end → occupancy 8990 / 55200, uti
 Outbound: 7 attempts, leads 5 (L1 L2 L3 L4 L6), RPC leads 2 (L1 L4), RPC contacts 2, agent contacts
 4, live answers 5, live abandoned 1, campaign logged-in 7200 s → RPC rate 0.4, RPC/h 1.0, contacts/h
 2.0, live abandon rate 0.2.
+
+Far from that period, two entries on New York's 25-hour day (1 November 2026): f1 at 01:30 EDT and
+f2 (a short abandon) at 01:30 EST, an hour later.
 """
 
 from __future__ import annotations
@@ -69,6 +72,8 @@ END = datetime(2026, 3, 29, 22, 0, tzinfo=UTC)
 #: the wide period of the two-zones test: whole local days in both zones and then some
 WIDE = (datetime(2026, 3, 27, 0, 0, tzinfo=UTC), datetime(2026, 3, 31, 0, 0, tzinfo=UTC))
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
+#: New York's local midnight before its clocks go back (2026-11-01 00:00 EDT)
+FALL_BACK = datetime(2026, 11, 1, 4, 0, tzinfo=UTC)
 THRESHOLDS = Thresholds(20.0, 5.0, 7 * 86400.0)
 ALL_KPIS = tuple(k.name for k in KPIS)
 W = timedelta(days=7)
@@ -189,6 +194,9 @@ QUEUE_CALLS = [
     _q("c9", 1, "sales", utc(29, 21, 59, 59, 999999), "abandoned", 4.999),
     _q("c10", 1, "sales", utc(29, 22), "answered", 10, **_handled("a1", utc(29, 22), 10, 30, None, None)),
     _q("c11", 1, "sales", utc(27, 22, 59, 59), "abandoned", 50),
+    # New York's fall-back night, far from the other periods: 01:30 EDT, then 01:30 EST
+    _q("f1", 1, "sales", FALL_BACK + timedelta(minutes=90), "answered", 4),
+    _q("f2", 1, "sales", FALL_BACK + timedelta(minutes=150), "abandoned", 2),
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ccapp.kpi.definitions import DEFAULT_KPIS, Dimension, Interval
 from tests.unit.kpi.golden import NEW_YORK, WIDE, request
+from tests.unit.kpi.golden_intervals import NIGHT
 
 QUEUE_KPIS = ("offered", "answered", "abandoned", "short_abandons", "service_level", "sl2", "asa_s")
 ROLLUP_REQUESTS = [
@@ -15,4 +16,5 @@ ROLLUP_REQUESTS = [
     request((), Interval.WEEK, period=WIDE, kpis=DEFAULT_KPIS),
     request((), Interval.MONTH, period=WIDE, kpis=DEFAULT_KPIS),
     request((Dimension.QUEUE,), Interval.DAY, kpis=DEFAULT_KPIS, where={"queue": "sales"}),
+    request((Dimension.QUEUE,), Interval.HOUR, zone=NEW_YORK, period=NIGHT, kpis=QUEUE_KPIS),
 ]

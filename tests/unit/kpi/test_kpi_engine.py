@@ -11,7 +11,8 @@ from ccapp.kpi.definitions import DEFAULT_KPIS, MEASURES, Dimension, Interval
 from ccapp.kpi.engine import build_report, handle_time_histogram, parse_by
 from ccapp.storage import Database, upgrade
 from tests.unit.kpi import golden
-from tests.unit.kpi.golden_cases import CASES, KPIS_TOTAL, Case, check
+from tests.unit.kpi.golden_cases import KPIS_TOTAL, Case, check
+from tests.unit.kpi.golden_intervals import ALL_CASES
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.name for c in ALL_CASES])
 async def test_golden_reports_match_the_hand_computed_rows(db: Database, case: Case) -> None:
     report = await build_report(db, case.request, now=case.now)
 
