@@ -77,12 +77,12 @@ def _day(option: str, text: str) -> date:
 
 
 def parse_history_request(
-    options: dict[str, Any], *, today: date, default_zone: str = "UTC"
+    options: dict[str, Any], *, now: datetime, default_zone: str = "UTC"
 ) -> HistoryRequest:
     """The request from the command line's strings; OptionError names the first bad option.
 
-    The history is whole local days: ``--from`` … the day before ``--to`` (default today), or the
-    ``--weeks`` (default 4) weeks before ``--to``.
+    The history is whole local days: ``--from`` … the day before ``--to`` (default: today in the
+    zone, at ``now``), or the ``--weeks`` (default 4) weeks before ``--to``.
     """
     match = _QUEUE.match(str(options.get("from_history") or ""))
     if not match:
@@ -95,7 +95,7 @@ def parse_history_request(
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise OptionError("--tz", f"{zone_name!r} is not an IANA time zone (e.g. Europe/Paris)") from None
-    end = _day("--to", options["to"]) if options.get("to") else today
+    end = _day("--to", options["to"]) if options.get("to") else now.astimezone(zone).date()
     weeks_text = options.get("weeks")
     if options.get("from"):
         if weeks_text is not None:
@@ -308,14 +308,7 @@ def history_command(
     try:
         if fmt not in ("table", "json"):
             raise OptionError("--format", f"{fmt!r} is not table or json")
-        zone_now = (now or datetime.now(UTC)).astimezone(ZoneInfo(options.get("tz") or default_zone))
-    except OptionError as exc:
-        print(f"error: {exc}", file=err)
-        return 2
-    except (ZoneInfoNotFoundError, ValueError):
-        zone_now = now or datetime.now(UTC)  # parse_history_request names the bad --tz
-    try:
-        request = parse_history_request(options, today=zone_now.date(), default_zone=default_zone)
+        request = parse_history_request(options, now=now or datetime.now(UTC), default_zone=default_zone)
     except OptionError as exc:
         print(f"error: {exc}", file=err)
         return 2
