@@ -20,10 +20,11 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -153,9 +154,26 @@ async def _connect(db: Database | AsyncConnection) -> AsyncIterator[AsyncConnect
         raise StorageError(f"KPI report query failed: {reason}") from exc
 
 
-def _scope(request: ReportRequest) -> kq.Scope:
+def _checked(request: ReportRequest) -> ReportRequest:
+    """``request`` with naive times taken as UTC; ValueError on an unknown zone, KPI or filter."""
+    try:
+        ZoneInfo(request.zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {request.zone!r}") from exc
+    needed_measures(request.kpis)
     for d in request.where:
-        Dimension(d)  # ValueError on an unknown filter
+        if d not in Dimension.__members__.values():
+            raise ValueError(f"unknown filter {d!r} (use {', '.join(x.value for x in Dimension)})")
+    if request.start.tzinfo is None or request.end.tzinfo is None:
+        return replace(
+            request,
+            start=request.start if request.start.tzinfo else request.start.replace(tzinfo=UTC),
+            end=request.end if request.end.tzinfo else request.end.replace(tzinfo=UTC),
+        )
+    return request
+
+
+def _scope(request: ReportRequest) -> kq.Scope:
     size = SQL_SIZE[request.interval] if request.interval else None
     pieces = tuple(zone_pieces(request.zone, request.start, request.end)) if size else ()
     return kq.Scope(
@@ -228,6 +246,7 @@ async def build_report(
     when the database fails.
     """
     began = time.perf_counter()
+    request = _checked(request)
     report_progress = progress or (lambda _f: None)
     report_progress(0.0)
     needed = needed_measures(request.kpis)
@@ -330,7 +349,7 @@ async def handle_time_histogram(
     ``(low, high, count)`` per bin ``[edges[i], edges[i+1])``, the last bin open-ended (high None)."""
     if not edges or any(b <= a for a, b in pairwise(edges)):
         raise ValueError(f"histogram edges must be increasing and not empty, got {list(edges)}")
-    scope = _scope(request)
+    scope = _scope(_checked(request))
     async with _connect(db) as conn:
         counts = await kq.handle_time_counts(conn, scope, edges)
     highs: list[float | None] = [*edges[1:], None]

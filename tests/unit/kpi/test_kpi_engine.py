@@ -109,6 +109,19 @@ async def test_an_unknown_kpi_or_filter_is_a_value_error(db: Database) -> None:
         await build_report(db, golden.request(where={"colour": "red"}))
 
 
+async def test_an_unknown_zone_is_a_value_error(db: Database) -> None:
+    with pytest.raises(ValueError, match="Mars/Olympus"):
+        await build_report(db, golden.request(zone="Mars/Olympus"))
+
+
+async def test_naive_period_bounds_are_taken_as_utc(db: Database) -> None:
+    naive = (golden.START.replace(tzinfo=None), golden.END.replace(tzinfo=None))
+
+    report = await build_report(db, golden.request(period=naive, kpis=("offered",)))
+
+    assert report.total.measures["entries"] == 11
+
+
 async def test_the_handle_time_histogram_counts_handled_entries_per_bin(db: Database) -> None:
     # handled in the period: 150, 60, 200, 70, 45 s
     bins = await handle_time_histogram(db, golden.request(), [0, 60, 120, 180])
