@@ -71,7 +71,7 @@ def simulate_command(
             raise InvalidScenario("the file must hold a mapping (seed, duration_s, queues, agents, arrivals)")
         scenario = scenario_from_mapping(data)
         if db_url is not None:
-            journal = SimJournal(run_id or run_id_of(text))
+            journal = SimJournal(run_id or run_id_of(text), scenario)
         result = run_scenario(scenario, journal)
     except (OSError, yaml.YAMLError, InvalidScenario) as exc:
         print(f"error: {path}: {exc}", file=err)

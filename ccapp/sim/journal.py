@@ -33,7 +33,7 @@ from typing import Any
 from ccapp.acd.model import AgentState
 from ccapp.acd.states import StateChange
 from ccapp.calls.model import Direction, EventKind, agent_stream_id
-from ccapp.sim.model import CallRecord, Outcome
+from ccapp.sim.model import CallRecord, Outcome, Scenario
 from ccapp.storage.outbox import Record
 
 #: queue.left ``reason`` for each simulated outcome
@@ -57,8 +57,17 @@ class SimJournal:
     (the journal's writes are idempotent on stream and sequence number).
     """
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, scenario: Scenario | None = None) -> None:
         self.run_id = run_id
+        # what queue.entered says of a queue's calls: priority, and the skill KPIs group by (the
+        # call's own first skill, else the queue's first, as the ACD session does)
+        self._entered: dict[str, tuple[int, str | None]] = {}
+        if scenario is not None:
+            queue_skill = {q.name: next(iter(q.skills), None) for q in scenario.queues}
+            self._entered = {name: (0, skill) for name, skill in queue_skill.items()}
+            for spec in reversed(scenario.arrivals):  # a queue's first arrivals win
+                skill = next(iter(spec.skills), None) or queue_skill[spec.queue]
+                self._entered[spec.queue] = (spec.priority, skill)
         self.records: list[Record] = []
         self._agent_seq: dict[str, int] = {}
         self._work: dict[str, tuple[str, str]] = {}  # agent id → (call id, queue) from reserved on
@@ -129,10 +138,11 @@ class SimJournal:
                 "called_number": None,
             },
         )
+        priority, skill = self._entered.get(call.queue, (0, None))
         yield event(
             call.entered_at,
             EventKind.QUEUE_ENTERED,
-            entry(priority=0, skills={}, position=None, expected_wait_s=None),
+            entry(priority=priority, skills={}, skill=skill, position=None, expected_wait_s=None),
         )
         reason = LEFT_REASON[call.outcome]
         target = call.agent_id if call.outcome is Outcome.ANSWERED else None

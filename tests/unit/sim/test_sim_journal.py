@@ -113,6 +113,23 @@ def test_a_call_that_is_not_answered_leaves_its_queue_and_ends(outcome: Outcome,
     assert records[3].at == left_at
 
 
+def test_queue_entered_names_the_skill_and_priority_as_the_acd_does() -> None:
+    scenario = Scenario(
+        queues=(QueueConfig("sales", skills={"fr": 1}), QueueConfig("vip")),
+        agents=(AgentSpec("a", frozenset({"sales", "vip"}), skills={"fr": 3, "de": 3}),),
+        arrivals=(
+            ArrivalSpec("sales", RateProfile.constant(60.0), Exponential(60.0)),
+            ArrivalSpec("vip", RateProfile.constant(60.0), Exponential(60.0), priority=5, skills={"de": 2}),
+        ),
+        duration_s=600.0,
+    )
+    journal = SimJournal("r", scenario)
+    run_scenario(scenario, journal)
+    entered = {r.data["queue"]: r.data for r in journal.records if r.kind == EventKind.QUEUE_ENTERED}
+    assert (entered["sales"]["skill"], entered["sales"]["priority"]) == ("fr", 0)  # the queue's skill
+    assert (entered["vip"]["skill"], entered["vip"]["priority"]) == ("de", 5)  # the call's own
+
+
 def test_agent_states_go_on_agent_streams_with_the_call_they_work_on() -> None:
     scenario = day()
     journal = SimJournal("r")
