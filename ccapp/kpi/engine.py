@@ -51,6 +51,7 @@ from ccapp.kpi.definitions import (
 )
 from ccapp.storage import kpi_queries as kq
 from ccapp.storage.db import Database
+from ccapp.storage.kpi_sql import prefer_hash_aggregation
 
 Key = tuple[tuple[str | None, ...], Label | None]
 Progress = Callable[[float], None]
@@ -147,7 +148,7 @@ async def _connect(db: Database | AsyncConnection) -> AsyncIterator[AsyncConnect
             yield db
         else:
             async with db.engine.connect() as conn:
-                await kq.prefer_hash_aggregation(conn)
+                await prefer_hash_aggregation(conn)
                 yield conn
     except (SQLAlchemyError, OSError) as exc:
         reason = getattr(exc, "orig", None) or exc

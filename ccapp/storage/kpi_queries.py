@@ -3,11 +3,10 @@
 Every query takes a `Scope` (period, grouping, filters, thresholds, bucketing) and returns `Group`s:
 the dimension values, the SQL time bucket ``(bucket, offset)`` of `ccapp.kpi.buckets` (None without
 an interval) and the summed measures of `ccapp.kpi.definitions`. Rows are filtered on their raw
-timestamp columns (indexed) and bucketed on whole epoch seconds: `epoch_s` is the one dialect
-construct (SQLite ``strftime('%s', x)``, PostgreSQL ``floor(date_part('epoch', x))``), so bucket
-edges are exact integers on both backends. Durations between two timestamps use `seconds_between`
-(exact to the microsecond on both). Float sums are rounded to microseconds so both backends give
-the same numbers whatever order they add in.
+timestamp columns (indexed) and bucketed on whole epoch seconds (`ccapp.storage.kpi_sql.epoch_s`,
+the one dialect construct), so bucket edges are exact integers on both backends; durations between
+two timestamps use `seconds_between` (exact to the microsecond on both). Float sums are rounded to
+microseconds so both backends give the same numbers whatever order they add in.
 """
 
 from __future__ import annotations
@@ -15,33 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Float,
-    Select,
-    Table,
-    and_,
-    case,
-    exists,
-    func,
-    literal_column,
-    not_,
-    or_,
-    select,
-    true,
-)
+from sqlalchemy import ColumnElement, Select, Table, and_, case, exists, func, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from ccapp.calls.model import EventKind
 from ccapp.kpi.buckets import Piece
 from ccapp.kpi.definitions import Thresholds
+from ccapp.storage.kpi_sql import epoch_s, int_literal, offset_expr, seconds_between
 from ccapp.storage.models import Base
 
 queue_calls: Table = Base.metadata.tables["queue_calls"]
@@ -56,68 +37,6 @@ rollup_meta: Table = Base.metadata.tables["kpi_rollup_meta"]
 
 #: ``ivr.exit`` outcomes that hand the call on to a person (not contained)
 IVR_HANDOFF_OUTCOMES = ("queue", "transfer")
-
-
-class epoch_s(FunctionElement[int]):
-    """Whole epoch seconds (floored) of a UTC timestamp column."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
-@compiles(epoch_s, "sqlite")
-def _epoch_s_sqlite(element: epoch_s, compiler: SQLCompiler, **kw: Any) -> str:
-    # whole seconds only: SQLite's date functions round a fraction to milliseconds, which would
-    # carry 59.9999 s into the next second (and the next bucket)
-    return f"CAST(strftime('%s', substr({compiler.process(element.clauses, **kw)}, 1, 19)) AS INTEGER)"
-
-
-@compiles(epoch_s)
-def _epoch_s_default(element: epoch_s, compiler: SQLCompiler, **kw: Any) -> str:
-    # date_part gives a double (extract a numeric, slower); microseconds stay far from the next second
-    return f"CAST(floor(date_part('epoch', {compiler.process(element.clauses, **kw)})) AS BIGINT)"
-
-
-class seconds_between(FunctionElement[float]):
-    """``later - earlier`` in seconds (float) of two UTC timestamp columns."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(seconds_between, "sqlite")
-def _between_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    # stored text is 'YYYY-MM-DD HH:MM:SS[.ffffff]': whole seconds from strftime, the fraction from
-    # the text itself (SQLite's date functions round to milliseconds)
-    whole = (
-        f"(CAST(strftime('%s', substr({later}, 1, 19)) AS INTEGER)"
-        f" - CAST(strftime('%s', substr({earlier}, 1, 19)) AS INTEGER))"
-    )
-    frac = f"(CAST(substr({later}, 20) AS REAL) - CAST(substr({earlier}, 20) AS REAL))"
-    return f"({whole} + {frac})"
-
-
-@compiles(seconds_between)
-def _between_default(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(extract(epoch from ({later} - {earlier})) AS DOUBLE PRECISION)"
-
-
-async def prefer_hash_aggregation(conn: AsyncConnection) -> None:
-    """On PostgreSQL, steer this transaction's plans away from sorting for GROUP BY.
-
-    The planner estimates a group per row for an expression over a timestamp (it knows the column's
-    distinct values, not the bucket's), so it sorts every row on disk where a hash of a few thousand
-    groups takes a third of the time. Only for connections the report opened itself.
-    """
-    if conn.dialect.name == "postgresql":
-        await conn.exec_driver_sql("SET LOCAL enable_sort = off")
-
-
-def _int(n: int) -> ColumnElement[int]:
-    # integers inlined, so a bucket expression is the same text in SELECT and GROUP BY
-    return literal_column(str(int(n)), BigInteger())
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,14 +65,6 @@ class Group:
     measures: dict[str, float]
 
 
-def offset_expr(pieces: Sequence[Piece], e: ColumnElement[int]) -> ColumnElement[int]:
-    """The zone's UTC offset at epoch seconds ``e``: a CASE over the transitions in the period."""
-    if len(pieces) <= 1:
-        return _int(pieces[0].offset if pieces else 0)
-    whens = [(e < _int(nxt.since), _int(p.offset)) for p, nxt in pairwise(pieces)]
-    return case(*whens, else_=_int(pieces[-1].offset))
-
-
 def _time_cols(
     scope: Scope, ts: ColumnElement[Any]
 ) -> tuple[list[ColumnElement[Any]], list[ColumnElement[Any]]]:
@@ -163,7 +74,7 @@ def _time_cols(
         return [], []
     e = epoch_s(ts)
     off = offset_expr(scope.pieces, e)
-    bucket = ((e + off) // _int(scope.size)).label("k_bucket")
+    bucket = ((e + off) // int_literal(scope.size)).label("k_bucket")
     offset = off.label("k_offset")
     return [bucket, offset], [bucket] if len(scope.pieces) <= 1 else [bucket, offset]
 
@@ -385,14 +296,18 @@ async def handle_time_counts(conn: AsyncConnection, scope: Scope, edges: Sequenc
     """How many handled entries of the period have talk + hold + wrap-up in each bin of ``edges``."""
     q = queue_calls.c
     handle = q.talk_s + func.coalesce(q.hold_s, 0.0) + func.coalesce(q.wrap_s, 0.0)
-    whens = [(handle < float(edges[i + 1]), _int(i)) for i in range(len(edges) - 1)]
-    bin_ = case(*whens, else_=_int(len(edges) - 1)) if whens else _int(0)
+    whens = [(handle < float(edges[i + 1]), int_literal(i)) for i in range(len(edges) - 1)]
+    bin_ = case(*whens, else_=int_literal(len(edges) - 1)) if whens else int_literal(0)
     dim_cols: dict[str, ColumnElement[Any]] = {
         "queue": q.queue,
         "agent": q.agent_id,
         "skill": q.skill,
         "topic": contacts.c.topic,
     }
+    if not set(scope.where) <= set(dim_cols):
+        raise ValueError(
+            f"queue entries cannot be filtered by {', '.join(sorted(set(scope.where) - set(dim_cols)))}"
+        )
     conds = [
         q.entered_at >= scope.start,
         q.entered_at < scope.end,

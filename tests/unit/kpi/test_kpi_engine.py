@@ -135,6 +135,8 @@ async def test_handle_times_below_the_first_edge_are_left_out(db: Database) -> N
     assert await handle_time_histogram(db, golden.request(), [100]) == [(100.0, None, 2)]
     with pytest.raises(ValueError, match="increasing"):
         await handle_time_histogram(db, golden.request(), [60, 30])
+    with pytest.raises(ValueError, match="campaign"):
+        await handle_time_histogram(db, golden.request(where={"campaign": "winter"}), [0])
 
 
 def test_parse_by_reads_dimensions_and_one_interval() -> None:
