@@ -8,13 +8,28 @@ from datetime import timedelta
 from tests.unit.kpi.golden import FALL_BACK, NEW_YORK, PARIS, WIDE, request, utc
 from tests.unit.kpi.golden_cases import CASES, D28, D29, A, Case, Interval, Q, Row
 
+#: the two-zones cases: queue entries and contacts (k4 → k5, a repeat across Paris midnight, is one
+#: New York day: resolution 0/3 on Paris's 28th, 1/4 on New York's)
+ZONE_KPIS = ("offered", "contact_resolution", "fcr")
+
+
+def contacts(handled: int, resolved: int, first: int, first_resolved: int) -> dict[str, float]:
+    found = {
+        "contacts_handled": handled,
+        "contacts_resolved": resolved,
+        "first_contacts": first,
+        "first_contacts_resolved": first_resolved,
+    }
+    return {k: v for k, v in found.items() if v}
+
+
 #: New York's 25-hour day
 NIGHT = (FALL_BACK, FALL_BACK + timedelta(hours=25))
 
 INTERVAL_CASES = [
     Case(
         "the same calls by New York days",
-        request((), Interval.DAY, zone=NEW_YORK, period=WIDE, kpis=("offered",)),
+        request((), Interval.DAY, zone=NEW_YORK, period=WIDE, kpis=ZONE_KPIS),
         [
             Row(
                 {"interval": "2026-03-27T00:00:00-04:00"}, {"entries": 1, "all_abandoned": 1}, {"offered": 1}
@@ -32,8 +47,9 @@ INTERVAL_CASES = [
                     "answered_wait_s": 62.5,
                     "handled": 4,
                     "handle_s": 480,
-                },
-                {"offered": 6},
+                }
+                | contacts(4, 1, 3, 0),
+                {"offered": 6, "contact_resolution": 0.25, "fcr": 0.0},
             ),
             Row(
                 {"interval": "2026-03-29T00:00:00-04:00"},
@@ -49,14 +65,15 @@ INTERVAL_CASES = [
                     "handled": 2,
                     "handle_s": 75,
                     "callbacks": 1,
-                },
-                {"offered": 4},
+                }
+                | contacts(5, 4, 3, 2),
+                {"offered": 4, "contact_resolution": 0.8, "fcr": 2 / 3},
             ),
         ],
     ),
     Case(
         "the same calls by Paris days",
-        request((), Interval.DAY, zone=PARIS, period=WIDE, kpis=("offered",)),
+        request((), Interval.DAY, zone=PARIS, period=WIDE, kpis=ZONE_KPIS),
         [
             Row(
                 {"interval": "2026-03-27T00:00:00+01:00"}, {"entries": 1, "all_abandoned": 1}, {"offered": 1}
@@ -74,8 +91,9 @@ INTERVAL_CASES = [
                     "answered_wait_s": 42.5,
                     "handled": 3,
                     "handle_s": 410,
-                },
-                {"offered": 4},
+                }
+                | contacts(3, 0, 3, 0),
+                {"offered": 4, "contact_resolution": 0.0, "fcr": 0.0},
             ),
             Row(
                 {"interval": D29},
@@ -91,8 +109,9 @@ INTERVAL_CASES = [
                     "handled": 2,
                     "handle_s": 115,
                     "callbacks": 1,
-                },
-                {"offered": 5},
+                }
+                | contacts(5, 4, 2, 1),
+                {"offered": 5, "contact_resolution": 0.8, "fcr": 0.5},
             ),
             Row(
                 {"interval": "2026-03-30T00:00:00+02:00"},
@@ -104,8 +123,9 @@ INTERVAL_CASES = [
                     "answered_wait_s": 10,
                     "handled": 1,
                     "handle_s": 30,
-                },
-                {"offered": 1},
+                }
+                | contacts(1, 1, 1, 1),
+                {"offered": 1, "contact_resolution": 1.0, "fcr": 1.0},
             ),
         ],
     ),
