@@ -13,6 +13,9 @@ The roll-up path (``kpi_queue_slots``) serves a report when it groups and filter
 needs only `ROLLUP_MEASURES`, the roll-ups were built with the request's thresholds, the period starts
 and ends on 15-minute UTC boundaries and every UTC offset of the zone over the period is a whole
 number of 15 minutes; otherwise the raw tables are read.
+
+Groups whose measures are all zero (only unhandled contacts, say) make no row. Rows are sorted by
+dimension values (None last), then interval.
 """
 
 from __future__ import annotations
@@ -286,26 +289,30 @@ async def _raw(
         "transfer": kq.transfer_measures,
         "ivr": kq.ivr_measures,
     }
+    # agent time (its own family, and campaign_logged_in_s of the outbound one) is folded once
+    timed = {m for f in families if f.name in ("agent", "outbound") for m in f.measures}
     for i, family in enumerate(families):
         if family.name in queries:
             sums.add_groups(await queries[family.name](conn, scope), family.measures)
         elif family.name == "outbound":
             sums.add_groups(await kq.outbound_measures(conn, scope), family.measures)
             sums.add_groups(await kq.lead_measures(conn, scope), family.measures)
-        if family.name in ("agent", "outbound"):
-            await _agent_time(conn, request, scope, family, sums, now)
+        if family.name in ("agent", "outbound") and timed:
+            await _agent_time(conn, request, scope, timed, sums, now)
+            timed = set()
         progress((i + 1) / (len(families) + 1))
 
 
 async def _agent_time(
-    conn: AsyncConnection, request: ReportRequest, scope: kq.Scope, family: Family, sums: _Sums, now: datetime
+    conn: AsyncConnection, request: ReportRequest, scope: kq.Scope, keep: set[str], sums: _Sums, now: datetime
 ) -> None:
     rows = await kq.agent_state_rows(conn, request.start, request.end, scope.where.get("agent"))
     spans = agent_time.spans(rows, request.start, request.end, now)
     cuts = edges(request.interval, request.zone, request.start, request.end) if request.interval else None
-    keep = set(family.measures)
     for key, measures in agent_time.measures(spans, scope.dimensions, scope.where, cuts).items():
-        sums.add(key, {n: v for n, v in measures.items() if n in keep})
+        kept = {n: v for n, v in measures.items() if n in keep and v}
+        if kept:
+            sums.add(key, kept)
 
 
 def _sort_key(key: Key) -> tuple[object, ...]:
