@@ -41,7 +41,8 @@ IVR_HANDOFF_OUTCOMES = ("queue", "transfer")
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """What to measure: ``[start, end)``, groups (dimension name → values), filters, bucketing.
+    """What to measure: ``[start, end)``, the dimensions to group by, filters (dimension → value),
+    thresholds and bucketing.
 
     ``size`` is the SQL bucket size in seconds (None: no time grouping); ``pieces`` are the zone's
     constant-offset pieces over the period.
