@@ -156,7 +156,8 @@ class Application:
         self.config_path = config_path
         s = settings
         db = Database(s.database.url)
-        journal = SqlJournal(db, s.database.outbox_dir)
+        rollups = Thresholds(s.kpi.sl_threshold_s, s.kpi.short_abandon_s, s.kpi.repeat_window_s)
+        journal = SqlJournal(db, s.database.outbox_dir, rollups=rollups if s.kpi.rollups else None)
         fb = s.fallback
         self.fallback = Fallback(fb.context, fb.extension, fb.priority)
         self.fetcher = AiohttpFetcher()

@@ -10,6 +10,9 @@
   database fails it retries with exponential back-off.
 
 On start, events a previous process left in the outbox are replayed before new ones.
+
+With ``rollups`` (the KPI thresholds), the deliverer keeps the KPI roll-up current as it writes; before
+its first batch it rebuilds the roll-up if it was built with other thresholds (`ensure_rollups`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from pathlib import Path
 
 from ccapp.calls.model import CallEvent
 from ccapp.errors import StorageError
+from ccapp.kpi.definitions import Thresholds
 from ccapp.storage.db import Database
+from ccapp.storage.kpi_rollup import ensure_rollups
 from ccapp.storage.outbox import MAX_SEGMENT_BYTES, Outbox, Record, decode, encode, encode_record
 from ccapp.storage.projection import write_batch
 
@@ -42,8 +47,11 @@ class SqlJournal:
         retry_max: float = 10.0,
         write_timeout: float = 30.0,
         max_segment_bytes: int = MAX_SEGMENT_BYTES,
+        rollups: Thresholds | None = None,
     ) -> None:
         self._db = db
+        self._rollups = rollups
+        self._rollups_checked = rollups is None
         self._outbox = Outbox(outbox_dir, max_segment_bytes=max_segment_bytes)
         self._batch_size = batch_size
         self._retry_initial = retry_initial
@@ -253,10 +261,29 @@ class SqlJournal:
 
     async def _write(self, records: list[Record]) -> int:
         async with asyncio.timeout(self._write_timeout), self._db.engine.begin() as conn:
-            return await write_batch(conn, records)
+            if self._rollups is None:
+                return await write_batch(conn, records)
+            return await write_batch(conn, records, rollups=self._rollups)
+
+    async def _check_rollups(self) -> bool:
+        """Rebuild the KPI roll-up once if its thresholds differ; False when the database failed."""
+        if self._rollups_checked or self._rollups is None:
+            return True
+        try:
+            await ensure_rollups(self._db, self._rollups)
+        except Exception as exc:
+            if not await self._db.ping():
+                self._db_failed(exc)
+                return False
+            # not an outage: go on; upkeep then drops the stale roll-up and reports read raw rows
+            log.exception("journal: could not rebuild the KPI roll-ups")
+        self._rollups_checked = True
+        return True
 
     async def _deliver(self) -> bool:
         """Write the oldest backlog batch to SQL; False when the database failed."""
+        if not await self._check_rollups():
+            return False
         batch = [record for _, record in list(self._backlog)[: self._batch_size]]
         try:
             written = await self._write(batch)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from ccapp.calls.model import CallEvent, EventKind
 from ccapp.kpi.definitions import Thresholds
 from ccapp.kpi.rollup import slot_of
-from ccapp.storage import Database
+from ccapp.storage import Database, SqlJournal
 from ccapp.storage.kpi_rollup import ensure_rollups, rebuild_rollups
 from ccapp.storage.outbox import Record
 from ccapp.storage.projection import write_batch
@@ -178,3 +180,18 @@ async def test_ensure_rebuilds_only_when_the_thresholds_differ(db: Database) -> 
     assert await ensure_rollups(db, T) is True
     assert await ensure_rollups(db, T) is False
     assert await ensure_rollups(db, Thresholds(repeat_window_s=DAY)) is True
+
+
+async def test_the_journal_rebuilds_a_stale_rollup_then_keeps_it(db: Database, tmp_path: Path) -> None:
+    await store(db, closed_call("c0", 0, "+1"), rollups=None)  # stored before the roll-up existed
+    journal = SqlJournal(db, tmp_path / "outbox", rollups=T)
+    await journal.start()
+    for rec in closed_call("c1", 600, "+1", topic="tech") + closed_call("c2", 1200, "+2"):
+        journal.append(CallEvent(rec.call_id, rec.seq, rec.at, EventKind(rec.kind), rec.data))
+    await journal.stop()
+
+    meta = await meta_row(db)
+    assert meta is not None and meta["sl_threshold_s"] == T.sl_threshold_s
+    slots = await slot_rows(db)
+    assert sum(m["entries"] for m in slots.values()) == 3
+    assert_same_slots(slots, await expected_slots(db, T))
