@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/kpi_report.py \\
         [--pg postgresql+asyncpg://postgres@127.0.0.1:5432/ccapp_bench] \\
         [--sqlite /var/tmp/ccapp-bench/kpi.db] [--duckdb /var/tmp/ccapp-bench/kpi.duckdb] \\
-        [--days 90] [--repeat 3] [--only rollup,raw,reference,slots,adhoc]
+        [--days 90] [--repeat 3] [--budget 120] [--only rollup,raw,reference,slots,adhoc]
 
-For each backend given it times, best of ``--repeat`` runs (each run printed):
+For each backend given it times, best of ``--repeat`` runs (each run printed; a case stops
+repeating once its runs took ``--budget`` seconds):
 
 - ``rollup``: ccapp's ``build_report`` reading the ``kpi_queue_slots`` roll-ups (PostgreSQL, SQLite);
 - ``raw``: ccapp's ``build_report(use_rollups=False)``: the raw rows, repeats read from
@@ -283,8 +284,9 @@ def differences(expected: Table, got: Table, limit: int = 5) -> list[str]:
 class Bench:
     """Runs and times each case, checks it against the first result of its group, keeps a summary."""
 
-    def __init__(self, repeat: int) -> None:
+    def __init__(self, repeat: int, budget_s: float = 120.0) -> None:
         self.repeat = repeat
+        self.budget_s = budget_s
         self.seconds: dict[tuple[str, str], float] = {}
         self.expected: dict[str, tuple[str, Table]] = {}
         self.failures: list[str] = []
@@ -303,6 +305,9 @@ class Bench:
                 return
             times.append(time.perf_counter() - t0)
             print(f"  {backend:<7} {case:<22} {times[-1]:8.3f} s", flush=True)
+            if sum(times) > self.budget_s:
+                print(f"  (not repeated: over the {self.budget_s:.0f} s budget of one case)")
+                break
         self.seconds[(case, backend)] = min(times)
         if group not in self.expected:
             self.expected[group] = (name, result)
@@ -319,7 +324,7 @@ class Bench:
     def summary(self) -> str:
         cases = list(dict.fromkeys(c for c, _ in self.seconds))
         backends = [b for b in ("pg", "sqlite", "duckdb") if any(k[1] == b for k in self.seconds)]
-        lines = [f"{'best of ' + str(self.repeat) + ', seconds':<24}" + "".join(f"{b:>10}" for b in backends)]
+        lines = [f"{'best of ' + str(self.repeat) + ', s':<24}" + "".join(f"{b:>10}" for b in backends)]
         for case in cases:
             cells = [self.seconds.get((case, b)) for b in backends]
             lines.append(f"{case:<24}" + "".join(f"{'–':>10}" if c is None else f"{c:10.3f}" for c in cells))
@@ -334,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default="rollup,raw,reference,slots,adhoc")
+    parser.add_argument(
+        "--budget", type=float, default=120.0, help="stop repeating a case once its runs took this long (s)"
+    )
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
     start = DEFAULT_START
@@ -346,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.sqlite:
         urls["sqlite"] = f"sqlite+aiosqlite:///{args.sqlite}"
     print(f"KPI report {start:%Y-%m-%d} .. {end:%Y-%m-%d} UTC by queue and day; load: {os.getloadavg()}")
-    bench = Bench(args.repeat)
+    bench = Bench(args.repeat, args.budget)
 
     def engine_case(url: str, req: ReportRequest, rollups: bool) -> Callable[[], Table]:
         def call() -> Table:
