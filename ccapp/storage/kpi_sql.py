@@ -71,11 +71,13 @@ async def prefer_hash_aggregation(conn: AsyncConnection) -> None:
     """On PostgreSQL, steer this transaction's plans away from sorting for GROUP BY.
 
     The planner estimates a group per row for an expression over a timestamp (it knows the column's
-    distinct values, not the bucket's), so it sorts every row on disk where a hash of a few thousand
-    groups takes a third of the time. Only for connections the report opened itself.
+    distinct values, not the bucket's), so it sorts (or index-scans and incrementally sorts) every
+    row where a hash of a few thousand groups is 2-3 times faster (10 M queue entries by queue and
+    day: 13.3 s → 5.6 s). Only for connections the report opened itself.
     """
     if conn.dialect.name == "postgresql":
         await conn.exec_driver_sql("SET LOCAL enable_sort = off")
+        await conn.exec_driver_sql("SET LOCAL enable_incremental_sort = off")
 
 
 def int_literal(n: int) -> ColumnElement[int]:
