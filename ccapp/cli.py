@@ -61,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
         "--config", dest="sim_config", type=Path, help="also store the run in this ccapp.yaml's database"
     )
     simulate.add_argument("--run-id", help="the run's name in the journal (default: a hash of the file)")
+    rollups = sub.add_parser("rollups", help="KPI roll-ups (per queue and 15-minute slot)")
+    rollups_sub = rollups.add_subparsers(dest="rollups_command", required=True)
+    rebuild = rollups_sub.add_parser(
+        "rebuild", help="recompute the roll-ups from queue_calls and contacts with the kpi thresholds"
+    )
+    rebuild.add_argument("--db", help="database URL (default: the database of ccapp.yaml)")
+    rebuild.add_argument("--config", "-c", type=Path, default=argparse.SUPPRESS, help="ccapp.yaml")
     return parser
 
 
@@ -132,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return settings_or_exit
             db_url = settings_or_exit.database.url
         return simulate_command(args.scenario, args.format, sys.stdout, sys.stderr, db_url, args.run_id)
+    if args.command == "rollups":
+        return _rollups_rebuild(args.db, path)
     if args.command == "kpi":
         from ccapp.kpi.cli import kpi_command
 
@@ -194,6 +203,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(print_calls(settings.database.url, limit=args.limit, events=args.events))
     return 1  # pragma: no cover - argparse rejects unknown commands
+
+
+def _rollups_rebuild(db_url: str | None, path: Path) -> int:
+    """Thresholds from ccapp.yaml (the defaults when --db is given and there is no file)."""
+    from ccapp.config.settings import KpiSettings
+    from ccapp.kpi.definitions import Thresholds
+    from ccapp.storage.kpi_rollup import rollups_command
+
+    kpi = KpiSettings()
+    if db_url is None or path.exists():
+        settings = _load_or_report(path)
+        if isinstance(settings, int):
+            return settings
+        kpi, db_url = settings.kpi, db_url or settings.database.url
+    assert db_url is not None
+    thresholds = Thresholds(kpi.sl_threshold_s, kpi.short_abandon_s, kpi.repeat_window_s)
+    return rollups_command(db_url, thresholds, sys.stdout)
 
 
 def _load_or_report(path: Path) -> Any:

@@ -17,10 +17,11 @@ On SQLite the database's single writer serialises them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import Table, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -162,3 +163,23 @@ async def ensure_rollups(db: Database, thresholds: Thresholds) -> bool:
     log.info("KPI roll-ups built with %s, settings say %s: rebuilding", meta, thresholds)
     await rebuild_rollups(db, thresholds)
     return True
+
+
+def rollups_command(url: str, thresholds: Thresholds, out: TextIO) -> int:
+    """``ccapp rollups rebuild``: rebuild the roll-ups of the database at ``url``; exit status."""
+
+    async def rebuild() -> int:
+        db = Database(url)
+        try:
+            return await rebuild_rollups(db, thresholds)
+        finally:
+            await db.dispose()
+
+    count = asyncio.run(rebuild())
+    t = thresholds
+    print(
+        f"KPI roll-ups rebuilt: {count} slot rows "
+        f"(T {t.sl_threshold_s:g} s, S {t.short_abandon_s:g} s, W {t.repeat_window_s:g} s)",
+        file=out,
+    )
+    return 0

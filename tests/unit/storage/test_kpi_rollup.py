@@ -3,6 +3,7 @@ thresholds (meta) and rebuilds."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from ccapp.calls.model import CallEvent, EventKind
+from ccapp.cli import main
 from ccapp.kpi.definitions import Thresholds
 from ccapp.kpi.rollup import slot_of
-from ccapp.storage import Database, SqlJournal
+from ccapp.storage import Database, SqlJournal, upgrade
 from ccapp.storage.kpi_rollup import ensure_rollups, rebuild_rollups
 from ccapp.storage.outbox import Record
 from ccapp.storage.projection import write_batch
@@ -195,3 +197,15 @@ async def test_the_journal_rebuilds_a_stale_rollup_then_keeps_it(db: Database, t
     slots = await slot_rows(db)
     assert sum(m["entries"] for m in slots.values()) == 3
     assert_same_slots(slots, await expected_slots(db, T))
+
+
+def test_ccapp_rollups_rebuild_rebuilds_with_the_default_thresholds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db' / 'ccapp.db'}"
+    asyncio.run(upgrade(url))
+
+    code = main(["rollups", "rebuild", "--db", url, "--config", str(tmp_path / "none.yaml")])
+
+    assert code == 0
+    assert capsys.readouterr().out == "KPI roll-ups rebuilt: 0 slot rows (T 20 s, S 5 s, W 604800 s)\n"
