@@ -4,17 +4,26 @@ and the report computed every way the benchmark times it."""
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy.engine import make_url
 
 from benchmarks import kpi_data, kpi_report
 from ccapp.kpi.definitions import Dimension, Interval, ReportRequest, Thresholds
 
 SPEC = kpi_data.Spec(rows=3000, days=14, queues=4, agents=12, callers=400, topics=5, seed=3)
 END = SPEC.start + timedelta(days=SPEC.days)
+MIGRATED_INDEXES = (
+    "ix_queue_calls_queue_entered_at",
+    "ix_queue_calls_agent_id_connected_at",
+    "ix_contacts_caller_number_topic_started_at",
+    "ix_contacts_started_at",
+)
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +104,7 @@ def test_the_loaded_sqlite_schema_keeps_the_migrated_indexes(sqlite_file: Path) 
     con = sqlite3.connect(sqlite_file)
     names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     con.close()
-    assert {
-        "ix_queue_calls_queue_entered_at",
-        "ix_queue_calls_agent_id_connected_at",
-        "ix_contacts_caller_number_topic_started_at",
-        "ix_contacts_started_at",
-    } <= names
+    assert set(MIGRATED_INDEXES) <= names
 
 
 def test_duckdb_holds_the_same_rows_and_gives_the_same_report(
@@ -156,3 +160,52 @@ def test_ccapps_ad_hoc_reports_equal_the_plain_sql_ones(sqlite_file: Path, dim: 
         sqlite_file, kpi_report.adhoc_sql(kpi_report.Dialect("sqlite"), dim, interval, SPEC.start, END, th)
     )
     assert kpi_report.differences(expected, table) == []
+
+
+@pytest.mark.postgres
+def test_postgresql_gets_the_same_rows_the_migrated_schema_and_the_same_reports(
+    calls: kpi_data.Calls, sqlite_file: Path
+) -> None:
+    base = os.environ.get("CCAPP_TEST_PG_URL")
+    if not base:
+        pytest.skip("set CCAPP_TEST_PG_URL (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)")
+    import asyncpg
+
+    name = f"ccapp_bench_{uuid.uuid4().hex[:12]}"
+    admin_dsn = base.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    async def admin(sql: str) -> None:
+        con = await asyncpg.connect(admin_dsn)
+        try:
+            await con.execute(sql)
+        finally:
+            await con.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(base).set(database=name).render_as_string(hide_password=False)
+        asyncio.run(kpi_data.load_pg(url, SPEC, calls, chunk=700))
+        th = Thresholds()
+        pg = kpi_report.Dialect("pg")
+        expected = kpi_report.sqlite_sql(
+            sqlite_file, kpi_report.reference_sql(kpi_report.Dialect("sqlite"), SPEC.start, END, th)
+        )
+        for sql in (
+            kpi_report.reference_sql(pg, SPEC.start, END, th),
+            kpi_report.slots_sql(pg, SPEC.start, END),
+        ):
+            assert kpi_report.differences(expected, asyncio.run(kpi_report.pg_sql(url, sql))) == []
+        assert set(MIGRATED_INDEXES) <= asyncio.run(_pg_index_names(url))
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _pg_index_names(url: str) -> set[str]:
+    import asyncpg
+
+    con = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        rows = await con.fetch("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+    finally:
+        await con.close()
+    return {r["indexname"] for r in rows}
