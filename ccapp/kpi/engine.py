@@ -20,8 +20,9 @@ dimension values (None last), then interval.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -53,7 +54,7 @@ from ccapp.kpi.definitions import (
     compute,
 )
 from ccapp.storage import kpi_queries as kq
-from ccapp.storage.db import Database
+from ccapp.storage.db import Database, sqlite_path
 from ccapp.storage.kpi_sql import prefer_hash_aggregation
 
 Key = tuple[tuple[str | None, ...], Label | None]
@@ -268,51 +269,100 @@ async def build_report(
             source = "rollup"
             names = [m for f in families for m in f.measures]
             sums.add_groups(await kq.rollup_measures(conn, scope, names), names)
-        if source == "raw":
-            await _raw(conn, request, scope, families, sums, report_progress, now or datetime.now(UTC))
+    if source == "raw":
+        jobs = _jobs(request, scope, families, now or datetime.now(UTC))
+        for apply in await _run(db, jobs, report_progress):
+            apply(sums)
     report_progress(1.0)
     return _assemble(request, families, sums, source, time.perf_counter() - began)
 
 
-async def _raw(
-    conn: AsyncConnection,
-    request: ReportRequest,
-    scope: kq.Scope,
-    families: list[Family],
-    sums: _Sums,
-    progress: Progress,
-    now: datetime,
-) -> None:
-    queries = {
-        "queue": kq.queue_measures,
-        "contact": kq.contact_measures,
-        "transfer": kq.transfer_measures,
-        "ivr": kq.ivr_measures,
-    }
-    # agent time (its own family, and campaign_logged_in_s of the outbound one) is folded once
+Apply = Callable[[_Sums], None]
+Job = Callable[[AsyncConnection], Awaitable[Apply]]
+_QUERIES = {
+    "queue": kq.queue_measures,
+    "contact": kq.contact_measures,
+    "transfer": kq.transfer_measures,
+    "ivr": kq.ivr_measures,
+    "outbound": kq.outbound_measures,
+}
+
+
+def _jobs(request: ReportRequest, scope: kq.Scope, families: list[Family], now: datetime) -> list[Job]:
+    """One job per query of the raw path; agent time (its own family, and campaign_logged_in_s of
+    the outbound one) is folded once."""
+    jobs = [_groups_job(_QUERIES[f.name], scope, f.measures) for f in families if f.name in _QUERIES]
+    if any(f.name == "outbound" for f in families):
+        jobs.append(_groups_job(kq.lead_measures, scope, OUTBOUND_MEASURES))
     timed = {m for f in families if f.name in ("agent", "outbound") for m in f.measures}
-    for i, family in enumerate(families):
-        if family.name in queries:
-            sums.add_groups(await queries[family.name](conn, scope), family.measures)
-        elif family.name == "outbound":
-            sums.add_groups(await kq.outbound_measures(conn, scope), family.measures)
-            sums.add_groups(await kq.lead_measures(conn, scope), family.measures)
-        if family.name in ("agent", "outbound") and timed:
-            await _agent_time(conn, request, scope, timed, sums, now)
-            timed = set()
-        progress((i + 1) / (len(families) + 1))
+    if timed:
+        jobs.append(_agent_time_job(request, scope, timed, now))
+    return jobs
 
 
-async def _agent_time(
-    conn: AsyncConnection, request: ReportRequest, scope: kq.Scope, keep: set[str], sums: _Sums, now: datetime
-) -> None:
-    rows = await kq.agent_state_rows(conn, request.start, request.end, scope.where.get("agent"))
-    spans = agent_time.spans(rows, request.start, request.end, now)
-    cuts = edges(request.interval, request.zone, request.start, request.end) if request.interval else None
-    for key, measures in agent_time.measures(spans, scope.dimensions, scope.where, cuts).items():
-        kept = {n: v for n, v in measures.items() if n in keep and v}
-        if kept:
-            sums.add(key, kept)
+def _groups_job(
+    query: Callable[[AsyncConnection, kq.Scope], Awaitable[list[kq.Group]]],
+    scope: kq.Scope,
+    names: Sequence[str],
+) -> Job:
+    async def run(conn: AsyncConnection) -> Apply:
+        groups = await query(conn, scope)
+        return lambda sums: sums.add_groups(groups, names)
+
+    return run
+
+
+def _agent_time_job(request: ReportRequest, scope: kq.Scope, keep: set[str], now: datetime) -> Job:
+    async def run(conn: AsyncConnection) -> Apply:
+        rows = await kq.agent_state_rows(conn, request.start, request.end, scope.where.get("agent"))
+        spans = agent_time.spans(rows, request.start, request.end, now)
+        cuts = edges(request.interval, request.zone, request.start, request.end) if request.interval else None
+        found = agent_time.measures(spans, scope.dimensions, scope.where, cuts)
+
+        def apply(sums: _Sums) -> None:
+            for key, measures in found.items():
+                kept = {n: v for n, v in measures.items() if n in keep and v}
+                if kept:
+                    sums.add(key, kept)
+
+        return apply
+
+    return run
+
+
+async def _run(db: Database | AsyncConnection, jobs: list[Job], progress: Progress) -> list[Apply]:
+    """Run ``jobs``: one after the other on a given connection; at once, each on its own connection,
+    on a database that serves concurrent readers (PostgreSQL, an SQLite file). Their results come
+    back in job order, so sums add up in the same order whatever finishes first."""
+    results: list[Apply | None] = [None] * len(jobs)
+    done = 0
+
+    async def run(i: int, conn: AsyncConnection) -> None:
+        nonlocal done
+        results[i] = await jobs[i](conn)
+        done += 1
+        progress(done / (len(jobs) + 1))
+
+    async def own(i: int) -> None:
+        async with _connect(db) as conn:
+            await run(i, conn)
+
+    if isinstance(db, AsyncConnection) or not _concurrent_readers(db):
+        async with _connect(db) as conn:
+            for i in range(len(jobs)):
+                await run(i, conn)
+    else:
+        try:
+            async with asyncio.TaskGroup() as group:
+                for i in range(len(jobs)):
+                    group.create_task(own(i))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+    return [r for r in results if r is not None]
+
+
+def _concurrent_readers(db: Database) -> bool:
+    return db.dialect == "postgresql" or sqlite_path(db.url) is not None
 
 
 def _sort_key(key: Key) -> tuple[object, ...]:
