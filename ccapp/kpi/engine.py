@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Literal
@@ -37,14 +37,8 @@ from ccapp.errors import StorageError
 from ccapp.kpi import agent_time
 from ccapp.kpi.buckets import SQL_SIZE, Label, edges, epoch_us, label, zone_pieces
 from ccapp.kpi.definitions import (
-    AGENT_MEASURES,
-    CONTACT_MEASURES,
-    IVR_MEASURES,
-    KPI_BY_NAME,
     OUTBOUND_MEASURES,
-    QUEUE_MEASURES,
     ROLLUP_MEASURES,
-    TRANSFER_MEASURES,
     Dimension,
     Interval,
     Report,
@@ -53,70 +47,13 @@ from ccapp.kpi.definitions import (
     add,
     compute,
 )
+from ccapp.kpi.families import Family, families_for, needed_measures
 from ccapp.storage import kpi_queries as kq
 from ccapp.storage.db import Database, sqlite_path
 from ccapp.storage.kpi_sql import prefer_hash_aggregation
 
 Key = tuple[tuple[str | None, ...], Label | None]
 Progress = Callable[[float], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Family:
-    """Measures that come from one table, and the dimensions that table can group by."""
-
-    name: str
-    measures: tuple[str, ...]
-    dimensions: frozenset[str]
-
-
-FAMILIES = (
-    Family("queue", QUEUE_MEASURES, frozenset({"queue", "agent", "skill", "topic"})),
-    Family("contact", CONTACT_MEASURES, frozenset({"queue", "agent", "topic"})),
-    Family("transfer", TRANSFER_MEASURES, frozenset({"queue", "agent", "topic"})),
-    Family("ivr", IVR_MEASURES, frozenset()),
-    Family("agent", AGENT_MEASURES, frozenset(agent_time.DIMENSIONS)),
-    Family("outbound", OUTBOUND_MEASURES, frozenset({"campaign", "agent"})),
-)
-
-
-class _Probe(Mapping[str, float]):
-    """Records which measures a formula reads."""
-
-    def __init__(self) -> None:
-        self.seen: set[str] = set()
-
-    def __getitem__(self, key: str) -> float:
-        self.seen.add(key)
-        return 1.0
-
-    def get(self, key: str, default: object = None) -> float:
-        self.seen.add(key)
-        return 1.0
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
-
-
-def needed_measures(kpis: Sequence[str]) -> set[str]:
-    """The measures the formulas of ``kpis`` read (ValueError naming an unknown KPI)."""
-    unknown = [k for k in kpis if k not in KPI_BY_NAME]
-    if unknown:
-        raise ValueError(f"unknown KPI(s): {', '.join(unknown)}")
-    probe = _Probe()
-    for name in kpis:
-        KPI_BY_NAME[name].formula(probe)
-    return probe.seen
-
-
-def families_for(request: ReportRequest) -> list[Family]:
-    """The families that contribute to ``request`` (see the module docstring)."""
-    needed = needed_measures(request.kpis)
-    asked = {str(d) for d in request.dimensions} | set(request.where)
-    return [f for f in FAMILIES if asked <= f.dimensions and needed & set(f.measures)]
 
 
 def parse_by(text: str) -> tuple[tuple[Dimension, ...], Interval | None]:
