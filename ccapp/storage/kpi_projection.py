@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ccapp.calls.model import EventKind
 from ccapp.kpi.definitions import Thresholds
 from ccapp.kpi.rollup import QUEUE_ENTRY_COLUMNS, Contact, QueueEntry, delta
-from ccapp.storage.kpi_rollup import add_to_slots, check_meta, insert_for
+from ccapp.storage.kpi_rollup import add_to_slots, check_meta, insert_for, lock_upkeep
 from ccapp.storage.models import Base
 from ccapp.storage.outbox import Record
 from ccapp.storage.values import as_text
@@ -93,12 +93,17 @@ class KpiUpkeep:
             self.calls.add(rec.call_id)
 
     async def before(self, conn: AsyncConnection, queue_keys: Iterable[tuple[str, int]]) -> None:
-        """Before the ACD rows are written: check the roll-up's thresholds, keep the old entries."""
+        """Before the ACD rows are written: take the upkeep lock, check the roll-up's thresholds and
+        keep the old entries."""
+        keys = sorted(queue_keys)
+        if not self.calls and not keys:
+            return
+        await lock_upkeep(conn)
         if self.thresholds is None:
             return
         self.rolling = await check_meta(conn, self.thresholds)
         if self.rolling:
-            self.queue_keys = sorted(queue_keys)
+            self.queue_keys = keys
             self.old_entries = await _entries(conn, self.queue_keys)
 
     async def after(self, conn: AsyncConnection) -> None:

@@ -10,9 +10,9 @@ row's thresholds equal the report's. So:
   contributions (`ccapp.kpi.rollup`) and records the thresholds; `ensure_rollups` does it at start
   when the meta row differs from the settings.
 
-On PostgreSQL a rebuild locks the meta table (EXCLUSIVE) and upkeep reads the meta row FOR SHARE, so
-a rebuild never races a batch: batches in flight finish first, later ones wait and see the new row.
-On SQLite the database's single writer serialises them.
+Upkeep and rebuilds take one transaction-scoped lock (`lock_upkeep`: a PostgreSQL advisory lock), so
+batches written in parallel transactions see each other's contacts when they link them, and a rebuild
+never races a batch. On SQLite the database's single writer already serialises them.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import Table, and_, delete, or_, select
+from sqlalchemy import Table, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ccapp.kpi.definitions import ROLLUP_MEASURES, Thresholds
@@ -46,6 +46,8 @@ queue_calls_table: Table = Base.metadata.tables["queue_calls"]
 contacts_table: Table = Base.metadata.tables["contacts"]
 
 META_ID = 1
+#: the PostgreSQL advisory lock key of KPI upkeep (any constant other code does not use)
+UPKEEP_LOCK = 0x6B70695F75706B
 #: measures stored as integers (the rest are sums of seconds)
 COUNTS = frozenset(m for m in ROLLUP_MEASURES if not m.endswith("_s"))
 _CHUNK = 500
@@ -62,12 +64,15 @@ def insert_for(conn: AsyncConnection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
-async def read_meta(conn: AsyncConnection, *, lock: bool = False) -> Thresholds | None:
-    """The thresholds the roll-up holds (None: no valid roll-up). ``lock``: FOR SHARE on PostgreSQL."""
-    stmt = select(meta_table).where(meta_table.c.id == META_ID)
-    if lock and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(read=True)
-    row = (await conn.execute(stmt)).first()
+async def lock_upkeep(conn: AsyncConnection) -> None:
+    """Serialise KPI upkeep and rebuilds until the transaction ends (PostgreSQL; SQLite needs none)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_advisory_xact_lock(UPKEEP_LOCK)))
+
+
+async def read_meta(conn: AsyncConnection) -> Thresholds | None:
+    """The thresholds the roll-up holds (None: no valid roll-up)."""
+    row = (await conn.execute(select(meta_table).where(meta_table.c.id == META_ID))).first()
     if row is None:
         return None
     return Thresholds(row.sl_threshold_s, row.short_abandon_s, row.repeat_window_s)
@@ -76,7 +81,7 @@ async def read_meta(conn: AsyncConnection, *, lock: bool = False) -> Thresholds 
 async def check_meta(conn: AsyncConnection, thresholds: Thresholds) -> bool:
     """True when the roll-up was built with ``thresholds`` (upkeep may go on). Otherwise the meta row
     is deleted, so nothing reads a roll-up that upkeep no longer keeps."""
-    meta = await read_meta(conn, lock=True)
+    meta = await read_meta(conn)
     if meta == thresholds:
         return True
     if meta is not None:
@@ -130,8 +135,7 @@ async def rebuild_rollups(db: Database, thresholds: Thresholds, *, now: datetime
     """Recompute every slot from ``queue_calls`` and ``contacts`` and record ``thresholds``, in one
     transaction; return the number of slot rows."""
     async with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            await conn.exec_driver_sql("LOCK TABLE kpi_rollup_meta IN EXCLUSIVE MODE")
+        await lock_upkeep(conn)
         # deleting first takes SQLite's write lock before anything is read
         await conn.execute(delete(meta_table))
         await conn.execute(delete(slots_table))
