@@ -8,9 +8,9 @@ here is replay-safe in the same way as the CDR projection:
   ``ON CONFLICT DO NOTHING`` on the event's own key;
 - `queue_calls` and `recordings` rows are upserts: *first* columns keep the stored value
   (``COALESCE(old, new)``), *last* columns take the new one when it has one (``COALESCE(new, old)``),
-  *counts* add the batch's count, *sums* add the batch's total (NULL until a value arrives: talk and
-  hold times of every agent who had the entry, e.g. before and after an attended transfer), and
-  ``callback`` is ``old OR new``.
+  *counts* add the batch's count, *sums* add the batch's total (NULL until a value arrives: talk,
+  hold and wrap-up (``agent.wrapped``) times of every agent who had the entry, e.g. before and after
+  an attended transfer), and ``callback`` is ``old OR new``.
 
 Agent streams (``agent:<agent_id>:<session>``) are not calls: their ``agent.state`` events become
 `agent_states` rows and nothing else.
