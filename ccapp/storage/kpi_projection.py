@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ccapp.calls.model import EventKind
 from ccapp.kpi.definitions import Thresholds
 from ccapp.kpi.rollup import QUEUE_ENTRY_COLUMNS, Contact, QueueEntry, delta
-from ccapp.storage.kpi_rollup import add_to_slots, check_meta, insert_for, lock_upkeep
+from ccapp.storage.kpi_rollup import add_to_slots, check_meta, drop_meta, insert_for, lock_upkeep
 from ccapp.storage.models import Base
 from ccapp.storage.outbox import Record
 from ccapp.storage.values import as_text
@@ -100,6 +100,7 @@ class KpiUpkeep:
             return
         await lock_upkeep(conn)
         if self.thresholds is None:
+            await drop_meta(conn)  # these rows change without roll-up upkeep
             return
         self.rolling = await check_meta(conn, self.thresholds)
         if self.rolling:

@@ -5,7 +5,8 @@ row's thresholds equal the report's. So:
 
 - upkeep (`ccapp.storage.kpi_projection`) adds to the slots only while the meta row equals the
   thresholds it was given; otherwise it deletes the meta row (the roll-up is then ignored until
-  rebuilt) rather than mixing thresholds;
+  rebuilt) rather than mixing thresholds. A batch written without upkeep (``kpi.rollups: false``,
+  ``ccapp simulate --db``) deletes it too;
 - `rebuild_rollups` recomputes every slot from ``queue_calls`` and ``contacts`` with the same pure
   contributions (`ccapp.kpi.rollup`) and records the thresholds; `ensure_rollups` does it at start
   when the meta row differs from the settings.
@@ -78,6 +79,11 @@ async def read_meta(conn: AsyncConnection) -> Thresholds | None:
     return Thresholds(row.sl_threshold_s, row.short_abandon_s, row.repeat_window_s)
 
 
+async def drop_meta(conn: AsyncConnection) -> None:
+    """Mark the roll-up invalid (rows change without upkeep): reports read raw rows until a rebuild."""
+    await conn.execute(delete(meta_table).where(meta_table.c.id == META_ID))
+
+
 async def check_meta(conn: AsyncConnection, thresholds: Thresholds) -> bool:
     """True when the roll-up was built with ``thresholds`` (upkeep may go on). Otherwise the meta row
     is deleted, so nothing reads a roll-up that upkeep no longer keeps."""
@@ -86,7 +92,7 @@ async def check_meta(conn: AsyncConnection, thresholds: Thresholds) -> bool:
         return True
     if meta is not None:
         log.warning("KPI roll-ups were built with %s, not %s: ignored until rebuilt", meta, thresholds)
-        await conn.execute(delete(meta_table).where(meta_table.c.id == META_ID))
+        await drop_meta(conn)
     return False
 
 

@@ -141,11 +141,12 @@ async def test_slots_left_empty_by_a_moved_contact_are_deleted(rolled: Database)
     assert_same_slots(await slot_rows(rolled), await expected_slots(rolled, T))
 
 
-async def test_no_upkeep_without_thresholds(db: Database) -> None:
+async def test_a_batch_without_upkeep_leaves_the_slots_and_invalidates_the_rollup(db: Database) -> None:
     await rebuild_rollups(db, T)
     await store(db, closed_call("c1", 0, "+1"), rollups=None)
 
     assert await slot_rows(db) == {}
+    assert await meta_row(db) is None
 
 
 async def test_upkeep_with_other_thresholds_than_the_rollup_drops_its_meta(rolled: Database) -> None:
