@@ -559,7 +559,7 @@ async def test_kpis_by_hand_from_the_queue_rows_match_what_happened(
 
     # ...and ccapp's own KPI query agrees with the hand count
     from ccapp.storage import Database
-    from ccapp.storage.acd_queries import queue_summary
+    from ccapp.kpi.summary import queue_summary
 
     first_in = min(r["entered_at"] for r in rows.values())
     db = Database(url)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from ccapp.kpi.summary import queue_summary
 from ccapp.storage import (
     Database,
     expired_recordings,
     mark_recording_deleted,
-    queue_summary,
     recording_row,
     upgrade,
 )

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from ccapp.calls.model import EventKind
 from ccapp.kpi.definitions import Dimension, ReportRequest
 from ccapp.kpi.engine import build_report
 from ccapp.storage import Database, upgrade
@@ -37,12 +36,8 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'db' / 'ccapp.db'}"
     await upgrade(url)
     database = Database(url)
-    streams = {s.stream_id: s for s in scenario()}
-    # the wrap-ups the agent states show (a2 after c1: 30 s, a1 after c5: 10 s)
-    streams["c1"].add(172, EventKind.AGENT_WRAPPED, queue="sales", entry=1, agent_id="a2", wrap_s=30)
-    streams["c5"].add(575, EventKind.AGENT_WRAPPED, queue="sales", entry=1, agent_id="a1", wrap_s=10)
     async with database.engine.begin() as conn:
-        await write_batch(conn, [r for s in streams.values() for r in s.records])
+        await write_batch(conn, [r for s in scenario() for r in s.records])
     yield database
     await database.dispose()
 

@@ -56,7 +56,7 @@ async def test_an_answered_call_after_a_no_answer_becomes_one_queue_call_row(db:
         "callback": False,
         "caller_number": "+15550001",
         "skill": None,
-        "wrap_s": None,
+        "wrap_s": 30.0,
     }
 
 

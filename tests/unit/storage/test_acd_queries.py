@@ -1,4 +1,5 @@
-"""ACD read helpers and the queue KPIs, against the hand-computed day of `test_acd_scenario`."""
+"""ACD read helpers and the queue KPIs (`ccapp.kpi.summary`), against the hand-computed day of
+`test_acd_scenario`."""
 
 from __future__ import annotations
 
@@ -7,17 +8,17 @@ from datetime import timedelta
 import pytest
 
 from ccapp.calls.model import EventKind
+from ccapp.kpi.summary import queue_summary
 from ccapp.storage import (
     Database,
     expired_recordings,
     mark_recording_deleted,
     queue_call_rows,
-    queue_summary,
     recording_row,
 )
 from ccapp.storage.outbox import Record
 from ccapp.storage.projection import write_batch
-from tests.unit.storage.test_acd_scenario import HOUR, T0, Stream, agent_states, all_records, at
+from tests.unit.storage.test_acd_scenario import HOUR, T0, Stream, all_records, at
 
 SALES_HOUR = {
     "queue": "sales",
@@ -61,7 +62,7 @@ async def test_queue_summary_counts_an_overflow_entry_in_the_target_queue(day: D
         "service_level": 1.0,
         "asa_s": 10.0,
         "abandon_rate": 0.0,
-        "aht_s": 50.0,  # talk computed from the timestamps; no wrap-up row for c4
+        "aht_s": 50.0,  # talk computed from the timestamps; no wrap-up for c4
     }
 
 
@@ -74,13 +75,13 @@ async def test_aht_counts_talk_hold_and_wrap_up_of_every_agent_who_had_the_call(
         .add(4, EventKind.AGENT_CONNECTED, **e, agent_id="a1", ring_s=2)
         .add(34, EventKind.AGENT_DISCONNECTED, **e, agent_id="a1", talk_s=25, hold_s=5, by="transfer")
         .add(54, EventKind.AGENT_DISCONNECTED, **e, agent_id="a3", talk_s=20, hold_s=0, by="caller")
+        .add(44, EventKind.AGENT_WRAPPED, **e, agent_id="a1", wrap_s=10)
+        .add(59, EventKind.AGENT_WRAPPED, **e, agent_id="a3", wrap_s=5)
     )
-    a1 = agent_states("a1", (34, "on_call", "wrap_up", "x2"), (44, "wrap_up", "ready", "x2"))
-    a3 = agent_states("a3", (54, "on_call", "wrap_up", "x2"), (59, "wrap_up", "ready", "x2"), queue="tech")
-    await store(db, transferred.records + a1.records + a3.records)
+    await store(db, transferred.records)
 
     summary = await queue_summary(db, "tech", *HOUR)
-    # a1's wrap-up counts as the connected agent's; a3 worked the call for the queue (its rows say so)
+    # both agents' talk, hold and wrap-up count: the first agent's and the transfer target's
     assert (summary["handled"], summary["aht_s"]) == (1, 45 + 5 + 10 + 5)
 
 

@@ -231,6 +231,9 @@ def scenario() -> list[Stream]:
         (142, "on_call", "wrap_up", "c1"),
         (172, "wrap_up", "ready", None),
     )
+    # the wrap-ups the agent states show, as the ACD journals them on the calls when they end
+    c1.add(172, EventKind.AGENT_WRAPPED, **s, agent_id="a2", wrap_s=30)
+    c5.add(575, EventKind.AGENT_WRAPPED, **s, agent_id="a1", wrap_s=10)
     return [c1, c2, c3, c4, c5, c6, c7, a1, a2]
 
 
