@@ -16,7 +16,7 @@ Figures, per queue and overall:
 - today's queue measures (`ccapp.kpi.definitions.QUEUE_MEASURES` that queue events decide) and the
   KPIs computed from them with the same formulas as the reports. "Today" is the local day in
   ``zone`` (settings.kpi.time_zone); figures reset at local midnight. Like the SQL reports
-  (``ccapp.storage.acd_queries.queue_summary``), an entry counts on the day it *entered*: it is an
+  (``ccapp.kpi.engine.build_report``), an entry counts on the day it *entered*: it is an
   entry (so offered) as soon as it enters, and its outcome (answered, abandoned, short abandon, wait)
   is added when it leaves, only if it entered today. An entry that entered before midnight and is
   answered after it is in neither day's "today".
