@@ -27,14 +27,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Table, and_, bindparam, func, literal, or_, select, union_all, update
+from sqlalchemy import Integer, Table, and_, bindparam, func, literal, or_, select, text, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ccapp.calls.model import EventKind
 from ccapp.kpi.definitions import Thresholds
 from ccapp.kpi.rollup import QUEUE_ENTRY_COLUMNS, Contact, QueueEntry, delta
 from ccapp.storage.kpi_rollup import add_to_slots, check_meta, drop_meta, insert_for, lock_upkeep
-from ccapp.storage.models import Base
+from ccapp.storage.models import Base, UTCDateTime
 from ccapp.storage.outbox import Record
 from ccapp.storage.values import as_text
 
@@ -55,6 +55,8 @@ _CHUNK = 300
 
 #: where a contact sits in its links: (caller number, topic, start)
 Point = tuple[str, str, datetime]
+#: point → start of the previous and of the next contact of its number and topic
+Links = dict[Point, tuple[datetime | None, ...]]
 
 
 def parse_resolved(value: Any) -> bool | None:
@@ -232,10 +234,12 @@ async def _store(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     await conn.execute(stmt.on_conflict_do_update(index_elements=["call_id"], set_=set_), rows)
 
 
-async def _neighbours(conn: AsyncConnection, points: list[Point]) -> dict[Point, tuple[datetime | None, ...]]:
+async def _neighbours(conn: AsyncConnection, points: list[Point]) -> Links:
     """For each point, the start of the previous and of the next contact of its number and topic."""
+    if conn.dialect.name == "postgresql":
+        return await _pg_neighbours(conn, points)
     t = contacts_table
-    out: dict[Point, tuple[datetime | None, ...]] = {}
+    out: Links = {}
     for chunk in _chunks(points):
         selects = []
         for i, (number, topic, start) in enumerate(chunk):
@@ -246,6 +250,29 @@ async def _neighbours(conn: AsyncConnection, points: list[Point]) -> dict[Point,
         stmt = selects[0] if len(selects) == 1 else union_all(*selects)
         for row in await conn.execute(stmt):
             out[chunk[row.i]] = (row.prev, row.next)
+    return out
+
+
+#: one statement text whatever the number of points, so PostgreSQL plans it once (arrays, unnest)
+_PG_NEIGHBOURS = text(
+    """
+    SELECT p.i,
+      (SELECT max(c.started_at) FROM contacts c
+        WHERE c.caller_number = p.n AND c.topic = p.tp AND c.started_at < p.t) AS prev,
+      (SELECT min(c.started_at) FROM contacts c
+        WHERE c.caller_number = p.n AND c.topic = p.tp AND c.started_at > p.t) AS next
+    FROM unnest(CAST(:n AS varchar[]), CAST(:tp AS varchar[]), CAST(:t AS timestamptz[]))
+      WITH ORDINALITY AS p(n, tp, t, i)
+    """
+).columns(i=Integer(), prev=UTCDateTime(), next=UTCDateTime())
+
+
+async def _pg_neighbours(conn: AsyncConnection, points: list[Point]) -> Links:
+    out: Links = {}
+    for chunk in _chunks(points):
+        params = {"n": [p[0] for p in chunk], "tp": [p[1] for p in chunk], "t": [p[2] for p in chunk]}
+        for row in await conn.execute(_PG_NEIGHBOURS, params):
+            out[chunk[row.i - 1]] = (row.prev, row.next)
     return out
 
 
