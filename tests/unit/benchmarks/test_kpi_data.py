@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sqlalchemy.engine import make_url
 
-from benchmarks import kpi_data, kpi_report
+from benchmarks import kpi_data, kpi_load, kpi_report
 from ccapp.kpi.definitions import Dimension, Interval, ReportRequest, Thresholds
 
 SPEC = kpi_data.Spec(rows=3000, days=14, queues=4, agents=12, callers=400, topics=5, seed=3)
@@ -34,7 +34,7 @@ def calls() -> kpi_data.Calls:
 @pytest.fixture(scope="module")
 def sqlite_file(tmp_path_factory: pytest.TempPathFactory, calls: kpi_data.Calls) -> Path:
     path = tmp_path_factory.mktemp("kpi") / "kpi.db"
-    kpi_data.load_sqlite(path, SPEC, calls, chunk=700)
+    kpi_load.load_sqlite(path, SPEC, calls, chunk=700)
     return path
 
 
@@ -112,7 +112,7 @@ def test_duckdb_holds_the_same_rows_and_gives_the_same_report(
 ) -> None:
     pytest.importorskip("duckdb")
     path = tmp_path / "kpi.duckdb"
-    kpi_data.load_duckdb(path, SPEC, calls, chunk=1000)
+    kpi_load.load_duckdb(path, SPEC, calls, chunk=1000)
     th = Thresholds()
     sqlite_table = kpi_report.sqlite_sql(
         sqlite_file, kpi_report.reference_sql(kpi_report.Dialect("sqlite"), SPEC.start, END, th)
@@ -184,7 +184,7 @@ def test_postgresql_gets_the_same_rows_the_migrated_schema_and_the_same_reports(
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     try:
         url = make_url(base).set(database=name).render_as_string(hide_password=False)
-        asyncio.run(kpi_data.load_pg(url, SPEC, calls, chunk=700))
+        asyncio.run(kpi_load.load_pg(url, SPEC, calls, chunk=700))
         th = Thresholds()
         pg = kpi_report.Dialect("pg")
         expected = kpi_report.sqlite_sql(
