@@ -558,8 +558,8 @@ async def test_kpis_by_hand_from_the_queue_rows_match_what_happened(
     assert aht == pytest.approx(3.5, abs=0.8)
 
     # ...and ccapp's own KPI query agrees with the hand count
-    from ccapp.storage import Database
     from ccapp.kpi.summary import queue_summary
+    from ccapp.storage import Database
 
     first_in = min(r["entered_at"] for r in rows.values())
     db = Database(url)

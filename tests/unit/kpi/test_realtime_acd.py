@@ -21,8 +21,8 @@ from ccapp.config.settings import QueueSettings
 from ccapp.kpi.definitions import Dimension, ReportRequest, Thresholds
 from ccapp.kpi.engine import build_report
 from ccapp.kpi.realtime import TODAY_KPIS, RealtimeBoard, Wallboard
-from ccapp.storage import Database, upgrade
 from ccapp.kpi.summary import queue_summary
+from ccapp.storage import Database, upgrade
 from ccapp.storage.outbox import decode, encode
 from ccapp.storage.projection import write_batch
 
