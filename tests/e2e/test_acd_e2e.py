@@ -137,7 +137,8 @@ async def test_the_longest_idle_ready_agent_with_the_skill_gets_the_call(
     assert 2 < row["talk_s"] < 6.5  # the caller hangs up 5-5.5 s after ccapp answered
     assert [o["data"]["agent_id"] for o in await all_offers(app)] == ["B"]
     kinds = [e["kind"] for e in acd_steps(await events(app, call_id))]
-    assert kinds == ["queue.entered", "agent.offered", "queue.left", "agent.connected", "agent.disconnected"]
+    steps = ["queue.entered", "agent.offered", "queue.left", "agent.connected", "agent.disconnected"]
+    assert kinds in (steps, [*steps, "agent.wrapped"])  # B's wrap-up may be over already
     [connected] = await events(app, call_id, "agent.connected")
     assert connected["data"]["agent_id"] == "B"
     await wait_agent_state(app, "B", "ready", timeout=5)  # after its 1 s wrap-up
