@@ -1,0 +1,1 @@
+"""Outbound dialing: campaigns, lead import, do-not-call lists and pacing (issue 6)."""
