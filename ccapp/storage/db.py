@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
+
+
+def insert_for(dialect: str) -> Callable[[Table], Any]:
+    """The dialect's ``insert`` construct (it has ``on_conflict_do_*``): upserts on both backends."""
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise ValueError(f"unsupported database dialect: {dialect}")
+
 
 #: Seconds to wait for PostgreSQL to accept a connection; a down database must fail fast so the
 #: journal falls back to its outbox instead of stalling behind a TCP timeout.

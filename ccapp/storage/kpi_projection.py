@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ccapp.calls.model import EventKind
 from ccapp.kpi.definitions import Thresholds
 from ccapp.kpi.rollup import QUEUE_ENTRY_COLUMNS, Contact, QueueEntry, delta
-from ccapp.storage.kpi_rollup import add_to_slots, check_meta, drop_meta, insert_for, lock_upkeep
+from ccapp.storage.db import insert_for
+from ccapp.storage.kpi_rollup import add_to_slots, check_meta, drop_meta, lock_upkeep
 from ccapp.storage.models import Base, UTCDateTime
 from ccapp.storage.outbox import Record
 from ccapp.storage.values import as_text
@@ -229,7 +230,7 @@ async def _update_contacts(
 
 async def _store(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     t = contacts_table
-    stmt = insert_for(conn, t)
+    stmt = insert_for(conn.dialect.name)(t)
     set_ = {c: stmt.excluded[c] for c in (*VALUES, "prev_at", "next_at")}
     await conn.execute(stmt.on_conflict_do_update(index_elements=["call_id"], set_=set_), rows)
 

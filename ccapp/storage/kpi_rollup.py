@@ -36,7 +36,7 @@ from ccapp.kpi.rollup import (
     QueueEntry,
     add_row,
 )
-from ccapp.storage.db import Database
+from ccapp.storage.db import Database, insert_for
 from ccapp.storage.models import Base
 
 log = logging.getLogger(__name__)
@@ -52,17 +52,6 @@ UPKEEP_LOCK = 0x6B70695F75706B
 #: measures stored as integers (the rest are sums of seconds)
 COUNTS = frozenset(m for m in ROLLUP_MEASURES if not m.endswith("_s"))
 _CHUNK = 500
-
-
-def insert_for(conn: AsyncConnection, table: Table) -> Any:
-    """The dialect's ``insert`` (it has ``on_conflict_do_*``) for ``table``."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert(table)
-    from sqlalchemy.dialects import sqlite
-
-    return sqlite.insert(table)
 
 
 async def lock_upkeep(conn: AsyncConnection) -> None:
@@ -109,7 +98,7 @@ async def add_to_slots(conn: AsyncConnection, changes: Contributions) -> None:
     contacts are deleted, as a rebuild would not have them."""
     if not changes:
         return
-    stmt = insert_for(conn, slots_table)
+    stmt = insert_for(conn.dialect.name)(slots_table)
     new = stmt.excluded
     stmt = stmt.on_conflict_do_update(
         index_elements=["queue", "slot"], set_={m: slots_table.c[m] + new[m] for m in ROLLUP_MEASURES}

@@ -15,18 +15,18 @@ upsert per batch. Agent streams (`is_agent_stream`) are not calls: they never cr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ccapp.calls.model import Q850, EventKind, is_agent_stream
 from ccapp.kpi.definitions import Thresholds
 from ccapp.storage.acd_projection import AcdProjection
+from ccapp.storage.db import insert_for
 from ccapp.storage.kpi_projection import KpiUpkeep
 from ccapp.storage.models import Base
 from ccapp.storage.outbox import Record
@@ -129,14 +129,6 @@ class _Projection:
             self.timed.add(rec.call_id)
 
 
-def _insert_for(dialect: str) -> Callable[[Table], Any]:
-    if dialect == "postgresql":
-        return postgresql.insert
-    if dialect == "sqlite":
-        return sqlite.insert
-    raise ValueError(f"unsupported database dialect: {dialect}")
-
-
 async def _upsert(
     conn: AsyncConnection,
     table: Table,
@@ -147,7 +139,7 @@ async def _upsert(
 ) -> None:
     if not rows:
         return
-    stmt = _insert_for(conn.dialect.name)(table)
+    stmt = insert_for(conn.dialect.name)(table)
     new = stmt.excluded
     set_: dict[str, Any] = {c: func.coalesce(table.c[c], new[c]) for c in first}
     set_ |= {c: func.coalesce(new[c], table.c[c]) for c in last}
@@ -196,7 +188,7 @@ async def write_batch(
         unique.setdefault((rec.call_id, rec.seq), rec)
     if not unique:
         return 0
-    insert = _insert_for(conn.dialect.name)(events_table)
+    insert = insert_for(conn.dialect.name)(events_table)
     stmt = insert.on_conflict_do_nothing(index_elements=["call_id", "seq"]).returning(
         events_table.c.call_id, events_table.c.seq
     )
@@ -230,6 +222,6 @@ async def write_batch(
     await _upsert(conn, legs_table, "leg_id", LEG_FIRST, LEG_LAST, leg_rows)
     await _update_durations(conn, projection.timed)
     await kpi.before(conn, acd.queue_calls)
-    await acd.write(conn, _insert_for(conn.dialect.name))
+    await acd.write(conn, insert_for(conn.dialect.name))
     await kpi.after(conn)
     return len(inserted)
