@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Table, and_, func, not_, or_, select
+from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ccapp.storage.models import Base
-
-queue_calls: Table = Base.metadata.tables["queue_calls"]
+from ccapp.storage.kpi_queries import HANDLE_S, HANDLED, queue_calls
 
 #: (entered_at, handle_s): handle_s = talk + hold + wrap-up of a handled entry, None otherwise
 PastCall = tuple[datetime, float | None]
@@ -31,11 +29,9 @@ async def queue_history(
     Its handle time is ``talk_s + hold_s + wrap_s``, a missing hold or wrap-up counting as 0.
     """
     q = queue_calls.c
-    handled = and_(q.connected_at.is_not(None), q.talk_s.is_not(None))
     short = and_(q.outcome == "abandoned", q.wait_s < short_abandon_s)
-    handle = q.talk_s + func.coalesce(q.hold_s, 0.0) + func.coalesce(q.wrap_s, 0.0)
     stmt = (
-        select(q.entered_at, handle.label("handle_s"), handled.label("handled"))
+        select(q.entered_at, HANDLE_S.label("handle_s"), HANDLED.label("handled"))
         .where(q.queue == queue, q.entered_at >= start, q.entered_at < end)
         .where(or_(not_(short), q.wait_s.is_(None), q.outcome.is_(None)))
         .order_by(q.entered_at)

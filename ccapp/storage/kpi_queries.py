@@ -35,6 +35,13 @@ dial_attempts: Table = Base.metadata.tables["dial_attempts"]
 slots: Table = Base.metadata.tables["kpi_queue_slots"]
 rollup_meta: Table = Base.metadata.tables["kpi_rollup_meta"]
 
+#: A queue entry is *handled* when an agent was connected and its talk is over (talk time known).
+HANDLED = and_(queue_calls.c.connected_at.is_not(None), queue_calls.c.talk_s.is_not(None))
+#: A handled entry's handle time: talk + hold + wrap-up, a missing hold or wrap-up counting as 0.
+HANDLE_S = (
+    queue_calls.c.talk_s + func.coalesce(queue_calls.c.hold_s, 0.0) + func.coalesce(queue_calls.c.wrap_s, 0.0)
+)
+
 #: ``ivr.exit`` outcomes that hand the call on to a person (not contained)
 IVR_HANDOFF_OUTCOMES = ("queue", "transfer")
 
@@ -128,7 +135,6 @@ async def queue_measures(conn: AsyncConnection, scope: Scope) -> list[Group]:
     q = queue_calls.c
     answered = q.outcome == "answered"
     abandoned = q.outcome == "abandoned"
-    handled = and_(q.connected_at.is_not(None), q.talk_s.is_not(None))
     timed = and_(answered, q.wait_s.is_not(None))
     measures = {
         "entries": func.count(),
@@ -139,8 +145,8 @@ async def queue_measures(conn: AsyncConnection, scope: Scope) -> list[Group]:
         "abandoned_within_t": _count(and_(abandoned, q.wait_s <= t.sl_threshold_s)),
         "answered_timed": _count(timed),
         "answered_wait_s": _sum(timed, q.wait_s),
-        "handled": _count(handled),
-        "handle_s": _sum(handled, q.talk_s + func.coalesce(q.hold_s, 0.0) + func.coalesce(q.wrap_s, 0.0)),
+        "handled": _count(HANDLED),
+        "handle_s": _sum(HANDLED, HANDLE_S),
         "callbacks": _count(q.callback == true()),
     }
     dim_cols = {"queue": q.queue, "agent": q.agent_id, "skill": q.skill, "topic": contacts.c.topic}
@@ -296,8 +302,7 @@ async def rollup_measures(conn: AsyncConnection, scope: Scope, names: Sequence[s
 async def handle_time_counts(conn: AsyncConnection, scope: Scope, edges: Sequence[float]) -> list[int]:
     """How many handled entries of the period have talk + hold + wrap-up in each bin of ``edges``."""
     q = queue_calls.c
-    handle = q.talk_s + func.coalesce(q.hold_s, 0.0) + func.coalesce(q.wrap_s, 0.0)
-    whens = [(handle < float(edges[i + 1]), int_literal(i)) for i in range(len(edges) - 1)]
+    whens = [(float(edges[i + 1]) > HANDLE_S, int_literal(i)) for i in range(len(edges) - 1)]
     bin_ = case(*whens, else_=int_literal(len(edges) - 1)) if whens else int_literal(0)
     dim_cols: dict[str, ColumnElement[Any]] = {
         "queue": q.queue,
@@ -312,9 +317,8 @@ async def handle_time_counts(conn: AsyncConnection, scope: Scope, edges: Sequenc
     conds = [
         q.entered_at >= scope.start,
         q.entered_at < scope.end,
-        q.connected_at.is_not(None),
-        q.talk_s.is_not(None),
-        handle >= float(edges[0]),
+        HANDLED,
+        float(edges[0]) <= HANDLE_S,
         *(dim_cols[d] == v for d, v in scope.where.items()),
     ]
     joined = queue_calls.outerjoin(contacts, contacts.c.call_id == q.call_id)
