@@ -117,10 +117,17 @@ def acd_problems(settings: Settings) -> list[Problem]:
     found.extend(_duplicate_endpoints(settings))
     found.extend(_escalation_problems(settings))
     found.extend(_missing_sounds(settings))
+    found.extend(_campaign_problems(settings))
     if not found:
         # what the model refuses beyond the checks above (none known): reported, never raised
         found.extend(_model_problems(settings))
     return found
+
+
+def _campaign_problems(settings: Settings) -> Iterator[Problem]:
+    for name, campaign in settings.campaigns.items():
+        if campaign.queue not in settings.queues:
+            yield Problem(("campaigns", name, "queue"), f"no queue {campaign.queue!r} under queues:")
 
 
 def _relaxation_problems(name: str, queue: QueueSettings) -> Iterator[Problem]:

@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from ccapp.acd.escalation import rule_problem
 from ccapp.acd.model import MAX_LEVEL, MIN_LEVEL, Strategy
+from ccapp.config.campaigns import CampaignSettings
 from ccapp.config.redact import redact_url
 from ccapp.ivr.schedule import Schedule
 from ccapp.ivr.tree import PROMPT_SCHEMES, Tree
@@ -474,6 +475,7 @@ class Settings(_Section):
     acd: AcdSettings = Field(default_factory=AcdSettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
     kpi: KpiSettings = Field(default_factory=KpiSettings)
+    campaigns: dict[Name, CampaignSettings] = Field(default_factory=dict)
 
     @field_validator("agents", mode="before")
     @classmethod
