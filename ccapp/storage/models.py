@@ -2,7 +2,8 @@
 
 CDRs are `calls` and `legs`; the ACD adds `queue_calls`, `agent_states`, `transfers`, `recordings`
 and `dispositions`; the KPIs add `contacts` (repeat-contact links), the outbound tables `campaigns`,
-`leads` and `dial_attempts`, and the roll-ups `kpi_queue_slots` (+ `kpi_rollup_meta`).
+`leads` and `dial_attempts`; the dialer adds `campaign_events` (the campaign journal), `dnc_entries`
+and `lead_imports`; and the roll-ups `kpi_queue_slots` (+ `kpi_rollup_meta`).
 
 The hand-written Alembic migrations in top-level ``migrations/`` create exactly these tables; a test
 compares the two so they cannot drift apart.
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     false,
     text,
@@ -303,15 +305,25 @@ class CampaignRow(Base):
     campaign_id: Mapped[str] = mapped_column(String(), primary_key=True)
     mode: Mapped[str | None] = mapped_column(String())
     queue: Mapped[str | None] = mapped_column(String())
+    #: stopped (default) | running | paused | finished; changed only through the dialer store
     status: Mapped[str | None] = mapped_column(String())
     created_at: Mapped[datetime | None]
+    status_at: Mapped[datetime | None]
+    updated_by: Mapped[str | None] = mapped_column(String())
 
 
 class LeadRow(Base):
-    """A person a campaign should reach, and where that stands."""
+    """A person a campaign should reach, and where that stands.
+
+    ``status``: new | scheduled | dialling | done | exhausted | dnc; ``data`` is JSON text of the
+    import's extra columns; ``zone_source``: column | number | default.
+    """
 
     __tablename__ = "leads"
-    __table_args__ = (Index("ix_leads_campaign_id_status", "campaign_id", "status"),)
+    __table_args__ = (
+        Index("ix_leads_campaign_id_status_next_attempt_at", "campaign_id", "status", "next_attempt_at"),
+        Index("ix_leads_campaign_id_phone", "campaign_id", "phone", unique=True),
+    )
 
     lead_id: Mapped[str] = mapped_column(String(), primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String())
@@ -323,6 +335,59 @@ class LeadRow(Base):
     last_attempt_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
     right_party_reached: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    line: Mapped[int | None] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String())
+    data: Mapped[str | None] = mapped_column(Text())
+    zone_source: Mapped[str | None] = mapped_column(String())
+    callback_at: Mapped[datetime | None]
+    last_result: Mapped[str | None] = mapped_column(String())
+    import_id: Mapped[str | None] = mapped_column(String())
+    claimed_at: Mapped[datetime | None]
+
+
+class CampaignEventRow(Base):
+    """The campaign journal: who started, paused, stopped a campaign or imported leads, and when."""
+
+    __tablename__ = "campaign_events"
+    __table_args__ = (Index("ix_campaign_events_campaign_id_at", "campaign_id", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    campaign_id: Mapped[str] = mapped_column(String())
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String())
+    actor: Mapped[str | None] = mapped_column(String())
+    detail: Mapped[str | None] = mapped_column(Text())  # JSON text
+
+
+class DncEntryRow(Base):
+    """One do-not-call entry: an E.164 number (``+15551234567``) or a prefix (``+1900*``)."""
+
+    __tablename__ = "dnc_entries"
+
+    list_name: Mapped[str] = mapped_column(String(), primary_key=True)
+    entry: Mapped[str] = mapped_column(String(), primary_key=True)
+    added_at: Mapped[datetime]
+    source: Mapped[str | None] = mapped_column(String())
+
+
+class LeadImportRow(Base):
+    """One lead-file import and its counts; written in the same transaction as its leads."""
+
+    __tablename__ = "lead_imports"
+
+    import_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(), index=True)
+    file_name: Mapped[str | None] = mapped_column(String())
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    rows: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    imported: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    duplicates: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    rejected: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    defaulted_zone: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    status: Mapped[str] = mapped_column(String())  # done | failed
 
 
 class DialAttemptRow(Base):
@@ -336,6 +401,7 @@ class DialAttemptRow(Base):
     __table_args__ = (
         Index("ix_dial_attempts_campaign_id_started_at", "campaign_id", "started_at"),
         Index("ix_dial_attempts_lead_id", "lead_id"),
+        Index("ix_dial_attempts_phone_started_at", "phone", "started_at"),
     )
 
     attempt_id: Mapped[str] = mapped_column(String(), primary_key=True)

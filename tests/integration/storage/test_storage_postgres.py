@@ -44,7 +44,7 @@ async def test_migrated_schema_matches_the_models_and_upgrade_is_idempotent(
     pg_url: str, pg_db: Database
 ) -> None:
     await upgrade(pg_url)
-    assert await current_revision(pg_url) == "0003"
+    assert await current_revision(pg_url) == "0004"
     async with pg_db.engine.connect() as conn:
         assert await conn.run_sync(_diff) == []
     assert await pg_db.ping()

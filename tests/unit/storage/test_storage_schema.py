@@ -31,7 +31,7 @@ async def test_upgrade_creates_the_folder_and_is_idempotent(tmp_path: Path) -> N
     await upgrade(url)
     await upgrade(url)
     assert (tmp_path / "a" / "b" / "ccapp.db").is_file()
-    assert await current_revision(url) == "0003"
+    assert await current_revision(url) == "0004"
 
 
 async def test_upgrade_of_an_unreachable_database_raises_storage_error() -> None:
