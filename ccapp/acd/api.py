@@ -4,7 +4,9 @@ holds the state it reads); every agent state change still goes through `AgentDes
 
 from __future__ import annotations
 
+import logging
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 from ccapp.acd.commands import CODE_WORD, MAX_NOTES, AgentView, QueueView, TransferView
@@ -13,6 +15,8 @@ from ccapp.acd.model import Agent, AgentState
 from ccapp.acd.signals import TransferRequest
 from ccapp.calls.call import Call
 from ccapp.calls.model import EventKind
+
+log = logging.getLogger("ccapp.acd.api")
 
 if TYPE_CHECKING:
     from ccapp.acd.service import AcdService
@@ -166,26 +170,34 @@ class AcdCommandsMixin:
         topic: str | None = None,
         notes: str | None = None,
         right_party: bool | None = None,
+        callback_at: datetime | None = None,
     ) -> None:
         svc = self._svc
         _check_disposition(outcome, topic, notes, right_party)
+        if callback_at is not None and callback_at.tzinfo is None:
+            raise InvalidDisposition("callback_at: a date and time with its UTC offset")
         session = svc.sessions.get(call_id)
         call = session.call if session is not None else None
         if call is None and call_id in svc.callbacks:
             call = svc.callbacks[call_id].call
         if call is None:
             call = self._recent_call(call_id)
-        call.record(
-            EventKind.DISPOSITION,
-            {
-                "agent_id": agent_id,
-                "outcome": outcome,
-                "resolved": resolved,
-                "topic": topic,
-                "notes": notes,
-                "right_party": right_party,
-            },
-        )
+        data = {
+            "agent_id": agent_id,
+            "outcome": outcome,
+            "resolved": resolved,
+            "topic": topic,
+            "notes": notes,
+            "right_party": right_party,
+        }
+        if callback_at is not None:
+            data["callback_at"] = callback_at.isoformat()
+        call.record(EventKind.DISPOSITION, data)
+        for hook in list(svc.disposition_hooks):
+            try:
+                hook(call_id, agent_id, outcome, right_party, callback_at)
+            except Exception:
+                log.exception("disposition hook failed on call %s", call_id)
 
     def _recent_call(self, call_id: str) -> Call:
         svc = self._svc

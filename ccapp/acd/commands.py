@@ -87,6 +87,7 @@ class AcdCommands(Protocol):
         topic: str | None = None,
         notes: str | None = None,
         right_party: bool | None = None,
+        callback_at: datetime | None = None,
     ) -> None:
         """Record what the agent concluded about a call it had (during wrap-up, or after): ``outcome``
         and ``topic`` are short code words, ``notes`` at most `MAX_NOTES` characters, ``right_party``

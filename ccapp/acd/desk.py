@@ -52,6 +52,8 @@ class AgentDesk:
         self._wrap_timers: dict[str, asyncio.TimerHandle] = {}
         self._wrapping: dict[str, tuple[float, WrapEnd]] = {}  # agent → (monotonic start, on_end)
         self.subscribers: list[Subscriber] = []
+        #: the outbound campaign an agent works now (the dialer sets it), journaled with each state
+        self.campaign_of: Callable[[str], str | None] = lambda agent_id: None
 
     # -------------------------------------------------------------------- agents
     def get(self, agent_id: str) -> Agent:
@@ -138,9 +140,16 @@ class AgentDesk:
                     "reason": change.reason,
                     "call_id": call_id,
                     "queue": queue or None,
+                    "campaign": self.campaign_of(change.agent_id),
                 },
             )
         )
+
+    def reassign(self, agent_id: str, call_id: str, queue: str) -> None:
+        """The work of an agent already reserved now has its own call id (an outbound line that was
+        reserved for by its attempt id before the answered call existed)."""
+        if agent_id in self._work:
+            self._work[agent_id] = _Work(call_id, queue)
 
     # -------------------------------------------------------------------- wrap-up
     def start_wrap_up(

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from ccapp.acd.api import BUSY, UNREACHABLE, AcdCommandsMixin, tracked_endpoint
@@ -39,6 +40,8 @@ from ccapp.config.settings import AcdSettings, QueueSettings
 from ccapp.ivr.ports import PromptStore
 
 log = logging.getLogger("ccapp.acd")
+
+DispositionHook = Callable[[str, str, str, bool | None, datetime | None], None]
 
 S = AgentState
 _RECENT_CALLS = 2000
@@ -84,6 +87,8 @@ class AcdService(AcdCommandsMixin):
         self._offline: set[str] = set()
         #: told of queue-entry events and agent states as they happen (e.g. the wallboard)
         self.listeners: list[AcdListener] = []
+        #: told of every disposition (call id, agent id, outcome, right party, callback time): the dialer
+        self.disposition_hooks: list[DispositionHook] = []
         self.desk.subscribers.append(self._agent_changed)
 
     # ------------------------------------------------------------------ listeners

@@ -177,6 +177,7 @@ class AcdProjection:
                 "reason": as_text(data.get("reason")),
                 "call_id": as_text(data.get("call_id")),
                 "queue": as_text(data.get("queue")),
+                "campaign": as_text(data.get("campaign")),
             }
         )
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from ccapp.acd.commands import CODE_WORD, MAX_NOTES, AcdCommands, AgentView, QueueView, TransferView
 from ccapp.acd.errors import (
@@ -90,6 +90,8 @@ class DispositionBody(_Body):
     notes: Annotated[str, Field(max_length=MAX_NOTES)] | None = None
     #: outbound: whether the intended person was reached (RPC)
     right_party: bool | None = None
+    #: outbound: the person asked to be called back then (ISO 8601 with an offset)
+    callback_at: AwareDatetime | None = None
 
 
 class AgentBody(_Body):
@@ -251,6 +253,7 @@ class _AcdApi:
             topic=body.topic,
             notes=body.notes,
             right_party=body.right_party,
+            callback_at=body.callback_at,
         )
         return web.Response(status=204)
 

@@ -107,7 +107,9 @@ class FakeAcd:
         topic: str | None = None,
         notes: str | None = None,
         right_party: bool | None = None,
+        callback_at: object = None,
     ) -> None:
+        assert callback_at is None  # outbound callbacks: tests/unit/web/test_disposition_api.py
         self._do(
             "disposition",
             agent_id,
