@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     from ccapp.kpi.cli import add_kpi_parser
 
     add_kpi_parser(sub)
+    from ccapp.dialer.cli import add_campaign_parser, add_dnc_parser
+
+    add_campaign_parser(sub)
+    add_dnc_parser(sub)
     simulate = sub.add_parser("simulate", help="run a contact-center scenario file through the simulator")
     simulate.add_argument("scenario", type=Path, help="YAML scenario (docs/simulator.md)")
     simulate.add_argument("--format", choices=["table", "json"], default="table")
@@ -145,6 +149,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ccapp.kpi.cli import kpi_command
 
         return kpi_command(args, path, sys.stdout, sys.stderr)
+    if args.command == "campaign":
+        from ccapp.dialer.cli import campaign_command
+
+        return campaign_command(args, path, sys.stdout, sys.stderr)
+    if args.command == "dnc":
+        from ccapp.dialer.cli import dnc_command
+
+        return dnc_command(args, path, sys.stdout, sys.stderr)
     if args.command == "staffing":
         from ccapp.kpi.staffing import staffing_command
 

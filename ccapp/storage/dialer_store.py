@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import case, func, insert, select, true, update
 
 from ccapp.clock import Clock, SystemClock
+from ccapp.dialer.amd_report import AmdAttempt
 from ccapp.dialer.dnc import BadEntry, DncLists
 from ccapp.storage import dialer_leads
 from ccapp.storage.db import Database
@@ -370,3 +371,20 @@ def _record(row: Any) -> LeadRecord:
 def _check_lead_status(status: str) -> None:
     if status not in LEAD_STATUSES:
         raise ValueError(f"unknown lead status {status!r} (one of {', '.join(LEAD_STATUSES)})")
+
+
+async def amd_attempts(
+    db: Database, start: datetime, end: datetime, campaign_id: str | None = None
+) -> list[AmdAttempt]:
+    """The attempts started in [start, end) (one campaign's when given), as the AMD report reads them."""
+    query = select(
+        DialAttemptRow.campaign_id,
+        DialAttemptRow.phone,
+        DialAttemptRow.amd,
+        DialAttemptRow.outcome,
+        DialAttemptRow.right_party,
+    ).where(DialAttemptRow.started_at >= start, DialAttemptRow.started_at < end)
+    if campaign_id is not None:
+        query = query.where(DialAttemptRow.campaign_id == campaign_id)
+    async with db.engine.connect() as conn:
+        return [AmdAttempt(*row) for row in (await conn.execute(query)).all()]
