@@ -190,29 +190,29 @@ _TARGET = {"start": "running", "pause": "paused", "stop": "stopped"}
 
 
 def _set_status(args: argparse.Namespace, url: str, stdout: TextIO, stderr: TextIO) -> int:
+    """Start (from any status), stop (from any), pause (only a running campaign); a no-op when the
+    campaign already has the status, so scripts may repeat a command."""
     target = _TARGET[args.campaign_command]
 
-    async def change(store: DialerStore) -> str | None:
+    async def change(store: DialerStore) -> tuple[bool, str | None]:
         current = await store.campaign_status(args.name)
-        if current == target:
-            return current
-        if target == "paused" and current != "running":
-            return current
+        if current == target or (target == "paused" and current != "running"):
+            return False, current
         detail = {"reason": args.reason} if args.reason else None
-        await store.set_campaign_status(
-            args.name, target, at=datetime.now(UTC), actor=_who(args), detail=detail
-        )
-        return None
+        now = datetime.now(UTC)
+        await store.set_campaign_status(args.name, target, at=now, actor=_who(args), detail=detail)
+        return True, current
 
-    before = _run(url, change)
+    changed, before = _run(url, change)
+    if changed:
+        print(f"campaign {args.name}: {target}", file=stdout)
+        return 0
     if before == target:
         print(f"campaign {args.name} is already {target}", file=stdout)
         return 0
-    if before is not None:
-        print(f"error: cannot pause campaign {args.name}: it is {before}, not running", file=stderr)
-        return EXIT_ERROR
-    print(f"campaign {args.name}: {target}", file=stdout)
-    return 0
+    state = f"it is {before}" if before is not None else "it is not in the database"
+    print(f"error: cannot pause campaign {args.name}: {state}, not running", file=stderr)
+    return EXIT_ERROR
 
 
 def _status(args: argparse.Namespace, url: str, stdout: TextIO, stderr: TextIO) -> int:
