@@ -45,6 +45,17 @@ def ensure_dialplan(show: str, marker: str) -> None:
     asterisk_cli("dialplan reload")
 
 
+def ensure_sounds() -> None:
+    """Copy asterisk-conf/sounds/ (ccapp/<name> in the dialplan and ARI) into a test bed started
+    before they were added or changed: a start copies them, a running bed needs this."""
+    target = sandbox_root() / "usr/share/asterisk/sounds/ccapp"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in (REPO / "asterisk-conf" / "sounds").iterdir():
+        copy = target / path.name
+        if path.is_file() and (not copy.exists() or copy.read_bytes() != path.read_bytes()):
+            shutil.copy(path, copy)
+
+
 def free_udp_port() -> int:
     """A UDP port nobody holds now (SIPp callers get their own, so parallel runs don't clash)."""
     import socket
