@@ -18,7 +18,7 @@ from aiohttp import web
 from ccapp.acd.recording import Recordings
 from ccapp.acd.service import AcdService
 from ccapp.calls.call import Call
-from ccapp.calls.model import EventKind, Via
+from ccapp.calls.model import Direction, EventKind, Via
 from ccapp.calls.ports import CallControl
 from ccapp.calls.router import Router, UnknownRoute
 from ccapp.calls.service import CallService, ChannelInfo, Fallback
@@ -27,6 +27,8 @@ from ccapp.config.acd import agents as acd_agents
 from ccapp.config.acd import queue_configs
 from ccapp.config.loader import load_settings
 from ccapp.config.settings import IvrSettings, Settings
+from ccapp.dialer.connect import outbound_route
+from ccapp.dialer.service import DialerService
 from ccapp.errors import CcappError, ConfigError, NotConnected, ProtocolError, TelephonyError
 from ccapp.ivr.first import FirstIvrSettings
 from ccapp.ivr.ports import HttpFetcher, QueueTarget, RecordingGate
@@ -43,6 +45,7 @@ from ccapp.speech.listener import is_listen_channel
 from ccapp.speech.pocketsphinx import PocketsphinxRecognizer
 from ccapp.speech.tts import EspeakPromptStore
 from ccapp.storage import Database, SqlJournal
+from ccapp.storage.dialer_store import DialerStore
 from ccapp.telephony.agi import AgiHandler, AgiRequest, AgiSession, DialplanTarget, FastAgiServer
 from ccapp.telephony.ami import AmiClient, AmiMessage
 from ccapp.telephony.ami.mixmonitor import MixMonitorGate
@@ -56,9 +59,11 @@ from ccapp.telephony.ari.events import (
     StasisEnd,
     StasisStart,
 )
+from ccapp.telephony.ari.outbound import DIAL_ARG, AriOutbound
 from ccapp.web.acd_api import add_acd_routes
 from ccapp.web.admin import add_admin_routes
 from ccapp.web.auth import TokenTable
+from ccapp.web.dialer_api import add_dialer_routes
 from ccapp.web.fetcher import AiohttpFetcher
 from ccapp.web.health import make_health_app
 from ccapp.web.kpi_api import EngineSource, add_kpi_routes
@@ -112,7 +117,9 @@ def with_reloadable(services: IvrServices, cfg: IvrSettings, queue: QueueTarget 
     )
 
 
-def build_router(ivr: IvrRuntime, acd: AcdService | None = None) -> Router:
+def build_router(
+    ivr: IvrRuntime, acd: AcdService | None = None, dialer: DialerService | None = None
+) -> Router:
     """Routes by first Stasis argument / AGI path segment: ``inbound`` (ARI) and ``ivr`` (AGI) both
     walk the IVR tree named by the next argument; ``queue`` (ARI: ``Stasis(ccapp,queue,<queue>[,
     <priority>])``) puts the call straight into an ACD queue — where a FastAGI call's queue node
@@ -122,6 +129,9 @@ def build_router(ivr: IvrRuntime, acd: AcdService | None = None) -> Router:
     router.add("ivr", ivr.handle)
     if acd is not None:
         router.add("queue", functools.partial(queue_route, acd))
+    if dialer is not None:
+        # an answered campaign line back from AMD: Stasis(ccapp,outbound,<attempt>,<AMDSTATUS>,<cause>)
+        router.add("outbound", functools.partial(outbound_route, dialer), Direction.OUTBOUND)
     return router
 
 
@@ -218,10 +228,23 @@ class Application:
                 queues=s.queues,
             )
             self.acd.listen(self.board)
+        #: outbound campaigns (they need the ACD: their agents are a queue's)
+        self.dialer: DialerService | None = None
+        self.outbound: AriOutbound | None = None
+        if s.campaigns and self.acd is not None:
+            self.outbound = AriOutbound(ari)
+            self.dialer = DialerService(
+                campaigns=s.campaigns,
+                acd=self.acd,
+                tel=self.outbound,
+                store=DialerStore(db),
+                clock=SystemClock(),
+                app_name=s.ari.app,
+            )
         service = CallService(
             journal=journal,
             clock=SystemClock(),
-            router=build_router(self.ivr, self.acd),
+            router=build_router(self.ivr, self.acd, self.dialer),
             fallback=self.fallback,
         )
         agi = None
@@ -255,6 +278,11 @@ class Application:
         ch = event.channel
         if is_listen_channel(ch.id):
             return  # a snoop or external-media channel of a speech node: part of a call already running
+        if event.args and event.args[0] == DIAL_ARG:
+            # a campaign line whose dial ccapp no longer follows (e.g. from before a restart)
+            log.warning("stray campaign line %s; hanging up", ch.name)
+            await self.c.ari.client.channels.hangup(ch.id)
+            return
         if event.args and event.args[0] == LEG_ARG:
             # a leg the ACD dialled whose dial ccapp no longer follows (e.g. from before a restart)
             log.warning("stray ACD leg %s; hanging up", ch.name)
@@ -274,6 +302,8 @@ class Application:
     async def _on_ari_event(self, event: AriEvent) -> None:
         if isinstance(event, ChannelDestroyed):
             self.c.service.channel_ended(event.channel.id, event.cause, event.cause_txt)
+            if self.outbound is not None:
+                self.outbound.channel_destroyed(event.channel.id, event.cause, event.cause_txt)
         if isinstance(event, ChannelDestroyed | StasisEnd):
             # a caller who came from the dialplan gets StasisEnd but no ChannelDestroyed: the app is
             # no longer subscribed to the channel once it has left
@@ -463,6 +493,8 @@ class Application:
             await c.agi.start()
         if self.acd is not None:
             self.acd.start()
+        if self.dialer is not None:
+            await self.dialer.start()
         c.service.spawn(self._purge_daily(), name="recordings-purge")
         recognizer = self.ivr.services.recognizer
         if isinstance(recognizer, PocketsphinxRecognizer):
@@ -474,6 +506,8 @@ class Application:
             add_acd_routes(health, self.acd, self.tokens)
         if self.board is not None:
             add_wallboard_routes(health, self.board, self.tokens)
+        if self.dialer is not None:
+            add_dialer_routes(health, self.dialer, self.tokens)
         add_recording_routes(health, SqlRecordings(c.db, self.store), self.tokens)
         add_kpi_routes(health, EngineSource(c.db), s.kpi, self.tokens)
         store = self.ivr.services.prompts
@@ -500,7 +534,11 @@ class Application:
             await self._stop.wait()
         finally:
             log.info("stopping: no new calls; %d in progress", len(c.service.active))
+            if self.dialer is not None:
+                await self.dialer.stop()  # no new lines; calls in progress drain below
             await c.service.drain(s.shutdown.grace_s)
+            if self.outbound is not None:
+                await self.outbound.close()
             if self.acd is not None:
                 await self.acd.stop()
             if self.acd_tel is not None:

@@ -89,6 +89,8 @@ class AcdService(AcdCommandsMixin):
         self.listeners: list[AcdListener] = []
         #: told of every disposition (call id, agent id, outcome, right party, callback time): the dialer
         self.disposition_hooks: list[DispositionHook] = []
+        #: other owners of agents' work (the dialer's attempts): reconcile leaves their agents alone
+        self.work_owners: list[Callable[[str], bool]] = []
         self.desk.subscribers.append(self._agent_changed)
 
     # ------------------------------------------------------------------ listeners
@@ -373,6 +375,8 @@ class AcdService(AcdCommandsMixin):
             work = self.desk.work(agent.agent_id)
             call_id = work[0] if work else None
             if call_id in self.sessions or call_id in self.callbacks:
+                continue
+            if call_id is not None and any(owns(call_id) for owns in self.work_owners):
                 continue
             if agent.state in (S.RESERVED, S.RINGING):
                 self.desk.change(agent, S.READY)

@@ -78,6 +78,9 @@ class Attempt:
     #: the agent's phone leg, when it was rung before the verdict
     agent_leg: Any = None
     agent_answered: asyncio.Future[Any] | None = None
+    agent_rung_mono: float = 0.0
+    #: the line (`ccapp.dialer.ports.Line`) once originated
+    line: Any = None
     answered_mono: float | None = None
     answered_at: datetime | None = None
     verdict: str | None = None
@@ -89,6 +92,11 @@ class Attempt:
     connected: bool = False
     abandoned: bool = False
     preview: bool = False
+    #: the lead's pending callback time when this attempt was dialled
+    callback_at: datetime | None = None
+    #: the agent's disposition: (outcome, right party, callback time); `disposed` is set when it came
+    disposition: tuple[str, bool | None, datetime | None] | None = None
+    disposed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def in_flight(self) -> bool:
