@@ -25,6 +25,8 @@ from ccapp.storage.models import CampaignEventRow, CampaignRow, DncEntryRow, Lea
 
 #: rows per executemany / IN list: well under SQLite's and asyncpg's bound-parameter limits
 CHUNK = 1000
+#: leads imported at once after which PostgreSQL's statistics of ``leads`` are refreshed
+ANALYZE_AFTER = 10_000
 
 _CAMPAIGNS = cast(Table, CampaignRow.__table__)
 _DNC = cast(Table, DncEntryRow.__table__)
@@ -153,6 +155,11 @@ async def store_import(
         )
         detail = {"import_id": import_id, "file": file_name, **summary}
         await append_event(conn, campaign_id, "import", at=finished_at, actor=actor, detail=detail)
+    if db.dialect == "postgresql" and len(fresh) >= ANALYZE_AFTER:
+        # fresh statistics, else the planner may sort every new lead for each due_leads() poll
+        async with db.engine.connect() as conn:
+            await conn.exec_driver_sql("ANALYZE leads")
+            await conn.commit()
     return StoredImport(import_id, len(fresh), defaulted, existing)
 
 

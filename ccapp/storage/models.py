@@ -323,6 +323,7 @@ class LeadRow(Base):
     __table_args__ = (
         Index("ix_leads_campaign_id_status_next_attempt_at", "campaign_id", "status", "next_attempt_at"),
         Index("ix_leads_campaign_id_phone", "campaign_id", "phone", unique=True),
+        Index("ix_leads_campaign_id_status_line", "campaign_id", "status", "line"),
     )
 
     lead_id: Mapped[str] = mapped_column(String(), primary_key=True)

@@ -116,16 +116,18 @@ async def test_an_unknown_status_is_refused_and_changes_nothing(store: DialerSto
     assert await store.campaign_events("sales") == []
 
 
-async def test_due_leads_put_callbacks_first_then_the_earliest_due_then_file_order(
+async def test_due_leads_are_callbacks_then_retries_by_due_time_then_new_leads_in_file_order(
     db: Database, store: DialerStore
 ) -> None:
-    phones = [f"+1212555{n:04d}" for n in range(1, 8)]
+    phones = [f"+1212555{n:04d}" for n in range(1, 10)]
     await add_leads(db, "c", [lead(i + 2, p) for i, p in enumerate(phones)], at=T0 - timedelta(hours=1))
     ids = await lead_ids(db, "c")
     now = T0
-    # phones[0], [1]: new (due since import); [2]: retry due before the import time; [3]: retry not yet due
-    await store.release(ids[phones[2]], status="scheduled", next_attempt_at=T0 - timedelta(hours=2))
+    # phones[0], [1]: new; [2], [7]: retries due; [3]: retry not yet due; [8]: scheduled with no time
+    await store.release(ids[phones[2]], status="scheduled", next_attempt_at=T0 - timedelta(minutes=2))
+    await store.release(ids[phones[7]], status="scheduled", next_attempt_at=T0 - timedelta(hours=2))
     await store.release(ids[phones[3]], status="scheduled", next_attempt_at=T0 + timedelta(minutes=1))
+    await store.release(ids[phones[8]], status="scheduled", next_attempt_at=None)
     # [4]: a callback that is due; [5]: done; [6]: dialling
     await store.lead_done_attempt(
         ids[phones[4]],
@@ -146,11 +148,11 @@ async def test_due_leads_put_callbacks_first_then_the_earliest_due_then_file_ord
     )
     assert await store.claim(ids[phones[6]], now)
     due = await store.due_leads("c", now, 10)
-    assert [d.phone for d in due] == [phones[4], phones[2], phones[0], phones[1]]
+    assert [d.phone for d in due] == [phones[i] for i in (4, 8, 7, 2, 0, 1)]
     assert due[0].callback_at == T0 - timedelta(minutes=1)
-    assert due[2].line == 2 and due[2].time_zone == "America/New_York" and due[2].status == "new"
-    assert [d.phone for d in await store.due_leads("c", now, 2)] == [phones[4], phones[2]]
-    assert len(await store.due_leads("c", now + timedelta(minutes=1), 10)) == 5
+    assert due[4].line == 2 and due[4].time_zone == "America/New_York" and due[4].status == "new"
+    assert [d.phone for d in await store.due_leads("c", now, 3)] == [phones[4], phones[8], phones[7]]
+    assert len(await store.due_leads("c", now + timedelta(minutes=1), 10)) == 7
 
 
 async def test_two_claims_of_one_lead_at_once_give_it_to_exactly_one(
