@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import os
 import re
 import signal
@@ -18,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ccapp.cli import main
-from ccapp.dialer.importer import build_mapping, import_file, parse_map
+from ccapp.dialer.importer import Progress, build_mapping, import_file, parse_map
 from ccapp.storage import Database, upgrade
 from ccapp.storage.dialer_leads import lead_imports
 from ccapp.storage.dialer_store import DialerStore
@@ -338,3 +339,28 @@ def test_100k_rows_import_in_reasonable_time(
     with capsys.disabled():
         print(f"\n100k-row import on SQLite: {elapsed:.1f} s, {100_000 / elapsed:,.0f} rows/s")
     assert elapsed < 60
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_a_line_per_10_percent_elsewhere() -> None:
+    log = io.StringIO()
+    progress = Progress(log)
+    for done in range(0, 101, 5):
+        progress("writing", done / 100, f"{done}/100 leads")
+    progress.done()
+    assert log.getvalue().splitlines()[:3] == [
+        "writing 0% 0/100 leads",
+        "writing 10% 10/100 leads",
+        "writing 20% 20/100 leads",
+    ]
+    assert len(log.getvalue().splitlines()) == 11
+    tty = Terminal()
+    bar = Progress(tty, width=10)
+    bar("reading", 0.5, "50 lines")
+    bar("reading", 0.5, "50 lines")
+    bar.done()
+    assert tty.getvalue() == "\rreading  [#####.....]  50% 50 lines                \n"
