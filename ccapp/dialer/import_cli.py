@@ -40,6 +40,12 @@ def import_command(
     if not is_iana_zone(zone):
         print(f"error: --default-zone {zone!r} is not an IANA time zone (e.g. America/Chicago)", file=stderr)
         return EXIT_USAGE
+    if args.report is not None:
+        try:  # before importing: an unwritable report must not follow an import that went in
+            args.report.open("a", encoding="utf-8").close()
+        except OSError as exc:
+            print(f"error: --report {args.report}: {exc.strerror or exc}", file=stderr)
+            return EXIT_USAGE
     progress = Progress(stderr)
 
     async def run() -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import csv
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ KNOWN_COLUMNS = {
     "id": ("id", "external_id", "customer_id", "lead_id"),
 }
 DUPLICATE_PREFIX = "duplicate of line"
+
+log = logging.getLogger(__name__)
 
 
 class LeadFileUnreadable(LeadFileError):
@@ -298,16 +301,7 @@ async def import_file(
                 progress=lambda done, total: step("writing", done / max(total, 1), f"{done}/{total} leads"),
             )
         except Exception as exc:
-            await record_failed_import(
-                db,
-                campaign,
-                file_name=path.name,
-                started_at=started,
-                finished_at=now(),
-                rows=result.rows,
-                actor=actor,
-                error=f"{type(exc).__name__}: {exc}",
-            )
+            await _journal_failure(db, campaign, path.name, started, now(), result.rows, actor, exc)
             raise
         existing = {lead.line: line for lead, line in stored.existing}
         report.imported, report.import_id = stored.imported, stored.import_id
@@ -319,6 +313,33 @@ async def import_file(
     report.lines = sorted(lines, key=lambda item: item.line)
     report.seconds = time.perf_counter() - clock_start
     return report
+
+
+async def _journal_failure(
+    db: Database,
+    campaign: str,
+    file_name: str,
+    started: datetime,
+    finished: datetime,
+    rows: int,
+    actor: str | None,
+    exc: Exception,
+) -> None:
+    """Journal a rolled-back import; best effort, so the caller re-raises the import's own error even
+    when the database that failed the import fails this too."""
+    try:
+        await record_failed_import(
+            db,
+            campaign,
+            file_name=file_name,
+            started_at=started,
+            finished_at=finished,
+            rows=rows,
+            actor=actor,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+    except Exception as journal_exc:  # the import's error is the one to report
+        log.warning("could not journal the failed import of %s: %s", file_name, journal_exc)
 
 
 def _stored_lines(leads: list[Lead], existing: dict[int, int | None], zone: str) -> Iterator[ReportLine]:

@@ -227,6 +227,11 @@ def test_bad_options_exit_2(url: str, tmp_path: Path, capsys: pytest.CaptureFixt
     assert run(capsys, str(leads), "--campaign", "c", "--db", url, "--map", "fax=F")[0] == 2
     code, _, err = run(capsys, str(leads), "--campaign", "c", "--db", url, "--default-zone", "Mars/Base")
     assert code == 2 and "'Mars/Base' is not an IANA time zone" in err
+    code, _, err = run(
+        capsys, str(leads), "--campaign", "c", "--db", url, "--report", str(tmp_path / "no" / "r.csv")
+    )
+    assert code == 2 and "--report" in err
+    assert leads_in(url) == []
 
 
 def test_the_campaign_settings_give_region_and_zone_and_flags_override(
