@@ -192,6 +192,8 @@ class DialerService:
             return
         wanted = self.lines_wanted(run)
         if wanted <= 0:
+            if not run.attempts:
+                await self.maybe_finished(run)
             return
         now = self.clock.now()
         leads = await self.store.due_leads(run.campaign_id, now, limit=max(4 * wanted, 20))
@@ -242,6 +244,9 @@ class DialerService:
             return False
         now = self.clock.now()
         if not await self.store.claim(lead.lead_id, now):
+            return False
+        if run.status != RUNNING:  # paused while this lead was being checked: not one more dial
+            await self.store.release(lead.lead_id, status=lead.status, next_attempt_at=lead.next_attempt_at)
             return False
         attempt_id = new_attempt_id()
         if run.mode == "progressive" and agent_id is None:

@@ -181,3 +181,34 @@ class AgentHands:
 def _work_of(acd: Any, agent_id: str) -> str | None:
     work = acd.desk.work(agent_id)
     return work[0] if work else None
+
+
+@contextlib.asynccontextmanager
+async def sipp_phones(count: int) -> Any:
+    """``count`` auto-answering SIPp agent phones (stock UAS, each on a port of its own); yields their
+    endpoints (``PJSIP/agent-sipp-1/sip:agent@127.0.0.1:<port>``). Stopped (killed) at the end."""
+    import subprocess
+
+    from tests.support.testbed import free_udp_port, run_sipp
+
+    ports = [free_udp_port() for _ in range(count)]
+    tasks = [
+        asyncio.create_task(run_sipp("uas", service="agent", local_port=port, calls=10000, timeout=900))
+        for port in ports
+    ]
+    await asyncio.sleep(0.5)  # SIPp binds its port
+    try:
+        yield [f"PJSIP/agent-sipp-1/sip:agent@127.0.0.1:{port}" for port in ports]
+    finally:
+        for port in ports:
+            subprocess.run(["pkill", "-f", f"sipp .*-p {port} "], check=False)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def pstn_recording(phone: str, attempt_id: str) -> Path:
+    """What the test PSTN party of ``phone`` heard on attempt ``attempt_id`` (from its answer on)."""
+    from tests.e2e.acd_support import SHARED_RECORDING_DIR
+
+    return SHARED_RECORDING_DIR / "pstn" / f"{phone.lstrip('+')}-out-{attempt_id}.wav"

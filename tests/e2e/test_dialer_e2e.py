@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.acd_support import agent_phone, login, wait_for
 from tests.e2e.conftest import StartCcapp
@@ -20,8 +21,10 @@ from tests.e2e.dialer_support import (
     import_leads,
     leads,
     number,
+    pstn_recording,
     write_leads,
 )
+from tests.support.wav_onset import onset_s
 
 
 async def test_a_progressive_campaign_bridges_people_and_records_every_other_outcome(
@@ -63,3 +66,45 @@ async def test_a_progressive_campaign_bridges_people_and_records_every_other_out
     statuses = {r["phone"]: r["status"] for r in await leads(app)}
     assert set(statuses.values()) <= {"done", "exhausted"}
     await asyncio.sleep(0)
+
+
+async def test_a_person_no_agent_can_take_hears_the_abandon_message_within_two_seconds(
+    start_ccapp: StartCcapp, sqlite_url: str, tmp_path: Path
+) -> None:
+    # the agent held for the line never picks up: at 2 s after the answer the message must be playing
+    config = dialer_config(
+        tmp_path,
+        campaign={"mode": "progressive", "max_attempts": 1},
+        agents={"A1": agent_phone("noanswer")},
+    )
+    app = await start_ccapp(sqlite_url, config=config)
+    assert app.dialer is not None
+    phone = number(PERSON, 7)
+    report = await import_leads(
+        app, write_leads(tmp_path / "l.csv", [{"phone": phone, "zone": "UTC", "name": "x"}])
+    )
+    assert report.imported == 1
+    await login(app, "A1")
+    await app.dialer.command("c1", "start", actor="test")
+
+    async def finished() -> bool:
+        return app.dialer is not None and app.dialer.runs["c1"].status == "finished"
+
+    await wait_for(finished, timeout=40, what="campaign finished")
+    [row] = await attempts(app)
+    assert row["abandoned"] and row["result"] == "human" and row["agent_id"] is None
+    heard = pstn_recording(phone, row["attempt_id"])
+    await wait_for(_exists(heard), timeout=10, what=f"{heard}")
+    onset = onset_s(heard, after_s=0.0)
+    assert onset is not None and onset <= 2.0, onset
+    # the agent who did not answer in time is not ready ("missed"), not left reserved
+    assert app.acd is not None and app.acd.desk.get("A1").state.value == "not_ready"
+    [lead] = await leads(app)
+    assert (lead["status"], lead["last_result"]) == ("exhausted", "abandoned")
+
+
+def _exists(path: Path) -> Any:
+    async def check() -> bool:
+        return path.exists() and path.stat().st_size > 1000
+
+    return check
