@@ -58,13 +58,16 @@ def _parser() -> argparse.ArgumentParser:
     add_campaign_parser(sub)
     add_dnc_parser(sub)
     simulate = sub.add_parser("simulate", help="run a contact-center scenario file through the simulator")
-    simulate.add_argument("scenario", type=Path, help="YAML scenario (docs/simulator.md)")
+    simulate.add_argument("scenario", type=Path, nargs="?", help="YAML scenario (docs/simulator.md)")
     simulate.add_argument("--format", choices=["table", "json"], default="table")
     simulate.add_argument("--db", help="also store the run's journal in this database URL (schema upgraded)")
     simulate.add_argument(
         "--config", dest="sim_config", type=Path, help="also store the run in this ccapp.yaml's database"
     )
     simulate.add_argument("--run-id", help="the run's name in the journal (default: a hash of the file)")
+    from ccapp.sim.cli import add_campaign_arguments
+
+    add_campaign_arguments(simulate)
     rollups = sub.add_parser("rollups", help="KPI roll-ups (per queue and 15-minute slot)")
     rollups_sub = rollups.add_subparsers(dest="rollups_command", required=True)
     rebuild = rollups_sub.add_parser(
@@ -134,7 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return check_config(args.path or path)
     if args.command == "simulate":
-        from ccapp.sim.cli import simulate_command
+        from ccapp.sim.cli import simulate_campaign_command, simulate_command
+
+        if args.campaign:
+            return simulate_campaign_command(args, sys.stdout, sys.stderr)
+        if args.scenario is None:
+            print("error: ccapp simulate needs a scenario file or --campaign", file=sys.stderr)
+            return EXIT_USAGE
 
         db_url = args.db
         if db_url is None and args.sim_config is not None:

@@ -1,7 +1,12 @@
-"""`ccapp simulate SCENARIO.yaml`: run a scenario file through the simulator and print its figures."""
+"""`ccapp simulate SCENARIO.yaml`: run a scenario file through the simulator and print its figures.
+
+`ccapp simulate --campaign --agents N --p 0.3 --hours 8 --pacer ccapp|tapered|progressive`: run one
+outbound shift (`ccapp.sim.campaign`, the benchmark shift of docs/pacing.md) and print its figures.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import hashlib
 import json
@@ -102,4 +107,65 @@ def simulate_command(
             file=out,
         )
     print(f"({result.events} events)", file=out)
+    return 0
+
+
+def add_campaign_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``--campaign`` options of ``ccapp simulate``."""
+    from ccapp.sim.campaign import PACERS
+
+    group = parser.add_argument_group("outbound campaign (docs/pacing.md)")
+    group.add_argument("--campaign", action="store_true", help="simulate an outbound shift, not a file")
+    group.add_argument("--agents", type=int, default=20, help="agents logged in for the shift")
+    group.add_argument("--p", dest="p_live", type=float, default=0.3, help="live-answer probability")
+    group.add_argument("--hours", type=float, default=8.0, help="shift length (first 10 min warm-up)")
+    group.add_argument("--pacer", choices=PACERS, default="ccapp")
+    group.add_argument("--seed", type=int, default=1)
+    group.add_argument("--target", type=float, default=0.03, help="abandon target (share of live answers)")
+
+
+def simulate_campaign_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Exit 0 with the shift's figures (table or JSON), 2 when the options cannot make a shift."""
+    from ccapp.sim.campaign import CampaignScenario, run_campaign
+
+    try:
+        scenario = CampaignScenario(
+            agents=args.agents,
+            p_live=args.p_live,
+            pacer=args.pacer,
+            hours=args.hours,
+            seed=args.seed,
+            target=args.target,
+        )
+    except InvalidScenario as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    result = run_campaign(scenario)
+    figures = {
+        "pacer": scenario.pacer,
+        "agents": scenario.agents,
+        "p_live": scenario.p_live,
+        "hours": scenario.hours,
+        "occupancy": result.occupancy,
+        "abandon_rate": result.abandon_rate,
+        "max_window_abandon": result.max_window_abandon,
+        "live_answers": result.live_answers,
+        "abandoned": result.abandoned,
+        "dials_per_hour": result.dials_per_hour,
+    }
+    if getattr(args, "format", "table") == "json":
+        print(json.dumps(figures, indent=2), file=out)
+        return 0
+    print(
+        f"{scenario.pacer}: {scenario.agents} agents, p = {scenario.p_live:g}, {scenario.hours:g} h "
+        f"(first {scenario.warmup_s / 60:g} min warm-up), seed {scenario.seed}",
+        file=out,
+    )
+    print(f"  occupancy          {result.occupancy:.1%}", file=out)
+    print(
+        f"  abandoned          {result.abandon_rate:.2%} ({result.abandoned} of {result.live_answers})",
+        file=out,
+    )
+    print(f"  worst 24 h window  {result.max_window_abandon:.2%}", file=out)
+    print(f"  dials per hour     {result.dials_per_hour:,.0f}", file=out)
     return 0
