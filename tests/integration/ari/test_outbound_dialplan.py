@@ -1,5 +1,5 @@
 """The dialer's dialplan on the real Asterisk 22: [ccapp-outbound] (AMD, then back to Stasis with the
-verdict) against the test PSTN's called parties ([ccapp-test-pstn], +1 555 01T RNNN).
+verdict) against the test PSTN's called parties ([ccapp-test-pstn], +1 NPA 555-01TR).
 
 Each call goes the way ccapp's dialer sends it: originate into a throwaway ARI application; the
 answer is the StasisStart ``dial``; the test sets nothing more and sends the channel on to
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import statistics
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import phonenumbers
 import pytest
 
 from ccapp.telephony.ami import AmiClient, AmiMessage
@@ -45,8 +47,15 @@ TIMING_CALLS = int(os.environ.get("CCAPP_AMD_TIMING_CALLS", "3"))
 
 
 def number(kind: int, ring_s: int = 0) -> str:
-    """A test PSTN number: kind T, ring R seconds, a random tail so parallel runs never share one."""
-    return f"+155501{kind}{ring_s}{uuid.uuid4().int % 1000:03d}"
+    """A test PSTN number +1 NPA 555-01TR: kind T, ring R seconds, a random area code NPA so parallel
+    runs rarely share one (their recordings are told apart by the channel id anyway)."""
+    return f"+1{random.choice(AREA_CODES)}55501{kind}{ring_s}"
+
+
+#: area codes whose 555-01XX numbers libphonenumber calls valid (ccapp's lead import takes them)
+AREA_CODES = [
+    area for area in range(201, 990) if phonenumbers.is_valid_number(phonenumbers.parse(f"+1{area}5550100"))
+]
 
 
 @dataclass(frozen=True)
@@ -197,6 +206,17 @@ def dial_status(bed: Bed, channel_id: str) -> str:
     return next((s for s in reversed(statuses) if s), "")
 
 
+async def test_the_short_fictional_numbers_reach_the_same_parties(outbound: Bed) -> None:
+    # +1 555 01T RNNN: no such area code, so only tests dial it directly
+    async with asyncio.timeout(20):
+        person = await dial(outbound, f"+1555010{random.randrange(10000):04d}")
+        await hang_up(outbound, person)
+        busy = await dial(outbound, f"+1555012{random.randrange(10000):04d}")
+    assert person.verdict is not None
+    assert person.verdict[0] == "HUMAN"
+    assert busy.cause == 17
+
+
 @pytest.mark.parametrize(
     ("kind", "cause", "status"),
     [
@@ -225,6 +245,40 @@ async def test_a_number_nobody_answers_ends_at_the_originate_timeout(outbound: B
     # the originate's ring timeout ends the dial without a final Dial status (it stays RINGING)
     assert dial_status(outbound, outcome.channel_id) == "RINGING"
     assert 2.5 <= waited <= 5
+
+
+async def test_a_lead_hanging_up_during_amd_never_comes_back_to_stasis(outbound: Bed) -> None:
+    # the silent person keeps AMD listening for 2 s; the far end hangs up before that
+    async with asyncio.timeout(20):
+        to = number(6)
+        attempt = uuid.uuid4().hex[:8]
+        channel_id = f"it-out-{attempt}"
+        variables = {"CCAPP_APP": outbound.name, "CCAPP_ATTEMPT": attempt, "CCAPP_AMD": "1"}
+        await outbound.client.channels.originate(
+            f"Local/{to}@ccapp-test-pstn",
+            app=outbound.name,
+            app_args=["dial", attempt],
+            timeout=10,
+            variables=variables,
+            channel_id=channel_id,
+        )
+        await outbound.wait_for(is_start(channel_id, "dial"))
+        await outbound.client.channels.continue_in_dialplan(channel_id, "ccapp-outbound", "amd", 1)
+        # the app also hears of the Local channel's far half (the one running the test PSTN)
+        party = await outbound.wait_for(user_event_of_number(to.removeprefix("+")))
+        assert party.channel_id is not None
+        await outbound.client.channels.hangup(party.channel_id)
+        gone = await outbound.wait_for(is_gone(channel_id))
+    assert isinstance(gone, ChannelDestroyed)
+    assert gone.cause == 16
+    assert not any(is_start(channel_id, "outbound")(e) for e in outbound.seen)
+
+
+def user_event_of_number(digits: str) -> Callable[[AriEvent], bool]:
+    """The test PSTN's CcappPstn event (sent at the answer) of the party at ``digits``."""
+    return lambda e: (
+        isinstance(e, ChannelUserevent) and e.eventname == "CcappPstn" and e.userevent.get("Number") == digits
+    )
 
 
 # -- what the called party hears ---------------------------------------------------------------------
