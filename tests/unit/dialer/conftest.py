@@ -1,0 +1,25 @@
+"""Fixtures for the dialer runtime's unit tests: a SQLite file for the bed, and a wall clock set to
+Monday 2026-01-05 10:00 in New York (inside the default calling windows)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ccapp.dialer.fakes import ShiftedClock
+
+#: Monday 10:00 America/New_York (EST, UTC-5)
+MONDAY_10_NY = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """A SQLite file the bed migrates on entry (the folder exists, the file not yet)."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'dialer.db'}"
+
+
+@pytest.fixture
+def clock() -> ShiftedClock:
+    return ShiftedClock(MONDAY_10_NY)
