@@ -353,6 +353,13 @@ class DialerBed:
         assert found is not None, f"no lead {lead_id}"
         return found
 
+    async def lead_row(self, lead_id: str) -> dict[str, Any]:
+        """Every column of the lead (``last_result`` and the rest `LeadRecord` leaves out)."""
+        async with self.db.engine.connect() as conn:
+            row = (await conn.execute(select(LeadRow).where(LeadRow.lead_id == lead_id))).mappings().first()
+        assert row is not None, f"no lead {lead_id}"
+        return dict(row)
+
     async def attempts(self, lead_id: str | None = None) -> list[dict[str, Any]]:
         """Every dial_attempts row (of one lead), oldest first."""
         query = select(DialAttemptRow).order_by(DialAttemptRow.started_at)

@@ -23,3 +23,12 @@ def db_url(tmp_path: Path) -> str:
 @pytest.fixture
 def clock() -> ShiftedClock:
     return ShiftedClock(MONDAY_10_NY)
+
+
+@pytest.fixture
+def short_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A disposition is waited for 0.1 s past the wrap-up (not 2 minutes): the runtime has no
+    setting for it, so the module constant is patched for the test only."""
+    from ccapp.dialer import connect
+
+    monkeypatch.setattr(connect, "_DISPOSITION_GRACE_S", 0.1)

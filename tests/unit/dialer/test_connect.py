@@ -1,0 +1,291 @@
+"""A line from its answer to its end (`ccapp.dialer.connect`): AMD hands the answered call back; a
+person reaches an agent before ``answer + connect_within_s`` or hears the abandon message (counted in
+the abandon budget); a machine is hung up on or gets the campaign's message."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from ccapp.acd.fakes import NEVER, eventually
+from ccapp.calls.call import Call
+from ccapp.calls.model import EventKind as K
+from ccapp.dialer.fakes import ANSWERS, DialerBed, FakeLine, LineScript, ShiftedClock
+from tests.unit.dialer.beds import bed, campaign, number
+
+LEAD = number(1)
+
+
+async def answered(b: DialerBed, campaign_id: str = "c1") -> tuple[str, FakeLine]:
+    """Import one lead, start the campaign, wait until its answered line is in AMD."""
+    [lead] = await b.add_leads(campaign_id, [LEAD])
+    await b.svc.command(campaign_id, "start", actor="ann")
+    [line] = await b.out.wait_dials(1)
+    await eventually(lambda: line.detected, what="the line in AMD")
+    return lead, line
+
+
+async def finished(b: DialerBed, lead_id: str) -> dict[str, Any]:
+    """Wait until the lead's attempt is over (the lead left 'dialling'); its attempt row."""
+    for _ in range(300):
+        if (await b.lead(lead_id)).status != "dialling":
+            [row] = await b.attempts(lead_id)
+            return row
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"lead {lead_id} still dialling")
+
+
+def events(b: DialerBed, call: Call, kind: K) -> list[dict[str, Any]]:
+    return b.acd.events(call, kind)
+
+
+# ------------------------------------------------------------------------------ people
+
+
+async def test_a_person_with_a_held_agent_is_connected_and_the_agent_is_on_call(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    async with bed(db_url, clock, lines={LEAD: ANSWERS}) as b:
+        await b.acd.login("a1")
+        lead, line = await answered(b)
+        dial = b.out.originations[0]
+        assert dial.dial_string == f"PJSIP/{LEAD}@trunk"
+        assert {k: dial.variables[k] for k in ("CCAPP_AMD", "CCAPP_ATTEMPT", "CCAPP_CAMPAIGN")} == {
+            "CCAPP_AMD": "1",
+            "CCAPP_ATTEMPT": line.attempt_id,
+            "CCAPP_CAMPAIGN": "c1",
+        }
+        # the held agent's phone rings at the answer, before the verdict
+        [agent_dial] = b.acd.tel.dials
+        assert agent_dial.endpoint == "PJSIP/a1"
+        assert agent_dial.variables["CCAPP_ATTEMPT"] == line.attempt_id
+
+        call, caller = b.hand_back(line, "HUMAN", "HUMAN-1")
+        await eventually(lambda: b.acd.state("a1") == "on_call")
+        assert b.acd.tel.bridged_with(caller.channel_id) == {agent_dial.leg_id}
+        [connected] = [e for e in events(b, call, K.VARIABLE) if e["name"] == "connected_after_answer_s"]
+        assert float(connected["value"]) < b.svc.runs["c1"].settings.connect_within_s
+
+        caller.hang_up()
+        await eventually(lambda: b.acd.state("a1") == "wrap_up")
+        await b.acd.service.disposition("a1", call.call_id, outcome="sale", right_party=True)
+        row = await finished(b, lead)
+        assert (row["result"], row["amd"], row["agent_id"], row["abandoned"]) == (
+            "human",
+            "HUMAN",
+            "a1",
+            False,
+        )
+        assert row["connected_at"] is not None and row["call_id"] == call.call_id
+
+
+async def test_with_ring_at_verdict_the_agent_is_rung_only_for_a_person(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    settings = campaign(ring_agent_at="verdict")
+    async with bed(db_url, clock, campaigns={"c1": settings}, lines={LEAD: ANSWERS}) as b:
+        await b.acd.login("a1")
+        _, line = await answered(b)
+        await asyncio.sleep(0.05)
+        assert b.acd.tel.dials == []
+        assert b.acd.state("a1") == "reserved"
+
+        b.hand_back(line, "HUMAN")
+        await eventually(lambda: b.acd.state("a1") == "on_call")
+        assert [d.endpoint for d in b.acd.tel.dials] == ["PJSIP/a1"]
+
+
+async def predictive_line_without_agent(b: DialerBed) -> tuple[str, FakeLine]:
+    """Predictive: a line dialled while a1 was ready, who then went on a break before the answer."""
+    await b.acd.login("a1")
+    [lead] = await b.add_leads("c1", [LEAD])
+    await b.svc.command("c1", "start", actor="ann")
+    [line] = await b.out.wait_dials(1)
+    await b.acd.service.set_not_ready("a1", "break")
+    line.answer()
+    await eventually(lambda: line.detected, what="the line in AMD")
+    return lead, line
+
+
+async def test_a_person_no_agent_can_take_in_time_hears_the_abandon_message_and_counts_as_abandoned(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    settings = campaign(mode="predictive", retry_delays_s={"abandoned": 3600})
+    async with bed(db_url, clock, campaigns={"c1": settings}, lines={LEAD: ANSWERS}) as b:
+        lead, line = await predictive_line_without_agent(b)
+        call, caller = b.hand_back(line, "HUMAN")
+        _, _, task = b.calls[line.attempt_id]
+        assert await asyncio.wait_for(task, 3) == "abandoned"
+
+        assert caller.played == [("ccapp/ccapp-abandon",)]
+        assert caller.actions[-1][0] == "hangup"
+        [prompt] = events(b, call, K.PROMPT)
+        assert prompt["purpose"] == "abandon"
+        assert prompt["after_answer_s"] < settings.connect_within_s
+        row = await finished(b, lead)
+        assert (row["result"], row["abandoned"], row["agent_id"]) == ("human", True, None)
+        stored = await b.lead_row(lead)
+        assert (stored["status"], stored["last_result"]) == ("scheduled", "abandoned")
+        assert 3600 <= (stored["next_attempt_at"] - row["ended_at"]).total_seconds() < 3601
+
+        run = b.svc.runs["c1"]
+        assert (run.window_live, run.window_abandoned) == (1, 1)
+        assert await b.store.abandon_window("c1", clock.now() - timedelta(days=30)) == (1, 1)
+        assert b.acd.state("a1") == "not_ready"
+        assert b.acd.tel.dials == []
+
+
+async def test_a_person_gets_an_agent_who_frees_before_the_deadline(db_url: str, clock: ShiftedClock) -> None:
+    settings = campaign(mode="predictive")
+    async with bed(db_url, clock, campaigns={"c1": settings}, lines={LEAD: ANSWERS}) as b:
+        lead, line = await predictive_line_without_agent(b)
+        call, caller = b.hand_back(line, "HUMAN")
+        await asyncio.sleep(0.1)
+        assert b.acd.state("a1") == "not_ready"
+        await b.acd.service.set_ready("a1")
+
+        await eventually(lambda: b.acd.state("a1") == "on_call")
+        assert caller.played == []
+        caller.hang_up()
+        await b.acd.service.disposition("a1", call.call_id, outcome="sale", right_party=True)
+        row = await finished(b, lead)
+        assert (row["abandoned"], row["agent_id"]) == (False, "a1")
+        assert b.svc.runs["c1"].window_abandoned == 0
+
+
+async def test_a_held_agent_who_does_not_answer_in_time_leaves_the_person_to_the_abandon_message(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    async with bed(db_url, clock, lines={LEAD: ANSWERS}, agent_phones={"PJSIP/a1": NEVER}) as b:
+        await b.acd.login("a1")
+        lead, line = await answered(b)
+        _, caller = b.hand_back(line, "HUMAN")
+        row = await finished(b, lead)
+
+        assert row["abandoned"] is True
+        assert caller.played == [("ccapp/ccapp-abandon",)]
+        assert b.acd.state("a1") == "not_ready"
+        assert b.acd.agent_changes("a1")[-1] == ("ringing", "not_ready", "missed")
+        await eventually(lambda: b.acd.tel.legs_to("PJSIP/a1")[0].ended, what="agent's phone hung up")
+
+
+async def test_a_not_sure_verdict_is_taken_as_a_person(db_url: str, clock: ShiftedClock) -> None:
+    async with bed(db_url, clock, lines={LEAD: ANSWERS}) as b:
+        await b.acd.login("a1")
+        lead, line = await answered(b)
+        call, caller = b.hand_back(line, "NOTSURE", "TOOLONG")
+        await eventually(lambda: b.acd.state("a1") == "on_call")
+        caller.hang_up()
+        await b.acd.service.disposition("a1", call.call_id, outcome="sale")
+        row = await finished(b, lead)
+        assert (row["result"], row["amd"]) == ("notsure", "NOTSURE")
+
+
+# ------------------------------------------------------------------------------ machines
+
+
+async def test_a_machine_is_hung_up_on_and_its_held_agent_released(db_url: str, clock: ShiftedClock) -> None:
+    async with bed(db_url, clock, lines={LEAD: ANSWERS}) as b:
+        await b.acd.login("a1")
+        lead, line = await answered(b)
+        _, caller = b.hand_back(line, "MACHINE", "LONGGREETING")
+        row = await finished(b, lead)
+
+        assert [name for name, _ in caller.actions] == ["hangup"]
+        assert (row["result"], row["amd"]) == ("machine", "MACHINE")
+        stored = await b.lead_row(lead)
+        assert (stored["status"], stored["last_result"]) == ("scheduled", "machine_hangup")
+        await eventually(lambda: b.acd.state("a1") == "ready")
+        assert b.acd.tel.legs_to("PJSIP/a1")[0].ended  # rung at the answer, hung up at the verdict
+
+
+async def test_a_machine_gets_the_campaign_message_in_the_dialplan(db_url: str, clock: ShiftedClock) -> None:
+    settings = campaign(machine="message", machine_message="ccapp/leave-message")
+    async with bed(db_url, clock, campaigns={"c1": settings}, lines={LEAD: ANSWERS}) as b:
+        await b.acd.login("a1")
+        lead, line = await answered(b)
+        _, caller = b.hand_back(line, "MACHINE")
+        await finished(b, lead)
+
+        assert caller.actions == [
+            ("set", ("CCAPP_MACHINE_MESSAGE", "ccapp/leave-message")),
+            ("continue", ("ccapp-outbound", "machine", 1)),
+        ]
+        assert (await b.lead_row(lead))["last_result"] == "machine_message"
+        await eventually(lambda: b.acd.state("a1") == "ready")
+
+
+# ------------------------------------------------------------------------------ lines that go away
+
+
+async def test_a_lead_who_hangs_up_while_amd_listens_is_retried_and_the_agent_released(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    script = LineScript(gone_in_amd=True, amd_s=0.05)
+    async with bed(db_url, clock, lines={LEAD: script}) as b:
+        await b.acd.login("a1")
+        lead, _ = await answered(b)
+        row = await finished(b, lead)
+
+        assert (row["result"], row["hangup_cause"]) == ("failed", 16)
+        stored = await b.lead_row(lead)
+        assert (stored["status"], stored["last_result"]) == ("scheduled", "hung_up_during_amd")
+        await eventually(lambda: b.acd.state("a1") == "ready")
+
+
+async def test_a_verdict_for_an_unknown_attempt_is_hung_up(db_url: str, clock: ShiftedClock) -> None:
+    from ccapp.dialer.connect import outbound_route
+
+    async with bed(db_url, clock) as b:
+        call, caller = b.acd.call()
+        assert await outbound_route(b.svc, call, caller, ("from-before-a-restart", "HUMAN")) == "orphan"
+        assert caller.actions == [("hangup", 16)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG connect.py _person: CallGone from session._connected (bridge refused: the person "
+    "hung up) is taken as a talk ('answered') and the lead is closed as done/no_disposition",
+)
+async def test_a_person_who_hangs_up_before_the_bridge_is_not_closed_as_reached(
+    db_url: str, clock: ShiftedClock, short_grace: None
+) -> None:
+    async with bed(db_url, clock, lines={LEAD: ANSWERS}) as b:
+        await b.acd.login("a1")
+        lead, line = await answered(b)
+        _, caller = b.hand_back(line, "HUMAN")
+        caller.hang_up()  # "hello?" … and gone before the agent's phone is bridged
+        await finished(b, lead)
+
+        stored = await b.lead_row(lead)
+        assert (stored["status"], stored["last_result"]) == ("scheduled", "hung_up_before_agent")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG connect.py _person: when the agent's phone hangs up before the bridge "
+    "(session._connected returns None) the person is hung up on in silence: no abandon message, "
+    "not counted as abandoned",
+)
+async def test_a_person_whose_agent_drops_before_the_bridge_hears_the_abandon_message(
+    db_url: str, clock: ShiftedClock, short_grace: None
+) -> None:
+    from ccapp.acd.fakes import Script
+
+    # the agent picks up at the answer and hangs up on the silence while AMD listens
+    phones = {"PJSIP/a1": Script(answer_after=0.0, talk_s=0.01)}
+    async with bed(db_url, clock, lines={LEAD: ANSWERS}, agent_phones=phones) as b:
+        await b.acd.login("a1")
+        lead, line = await answered(b)
+        await eventually(lambda: b.acd.tel.legs_to("PJSIP/a1")[0].ended, what="the agent hung up")
+        _, caller = b.hand_back(line, "HUMAN")
+        row = await finished(b, lead)
+
+        assert caller.played == [("ccapp/ccapp-abandon",)]
+        assert row["abandoned"] is True
+        assert b.svc.runs["c1"].window_abandoned == 1
