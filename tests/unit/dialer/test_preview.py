@@ -35,6 +35,15 @@ async def offered(b: DialerBed, agent_id: str = "a1", lead_id: str | None = None
     return offer(b, agent_id)
 
 
+async def closed(b: DialerBed, lead_id: str) -> list[dict[str, Any]]:
+    """Wait until the lead's attempt is recorded (the lead left 'dialling'); its attempt rows."""
+    for _ in range(300):
+        if (await b.lead(lead_id)).status != "dialling":
+            return await b.attempts(lead_id)
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"lead {lead_id} still dialling")
+
+
 async def test_each_ready_agent_is_held_for_one_lead_and_nothing_is_dialled_yet(
     db_url: str, clock: ShiftedClock
 ) -> None:
@@ -82,8 +91,7 @@ async def test_accept_rings_the_agent_first_then_dials_the_lead_without_amd(
         assert b.acd.tel.bridged_with(caller.channel_id) == {b.acd.tel.dials[0].leg_id}
         caller.hang_up()
         await b.acd.service.disposition("a1", call.call_id, outcome="sale", right_party=True)
-        await eventually(lambda: not b.svc.attempts, what="the attempt closed")
-        [row] = await b.attempts(lead)
+        [row] = await closed(b, lead)
         assert (row["agent_id"], row["abandoned"], row["result"]) == ("a1", False, "human")
 
 
@@ -108,8 +116,7 @@ async def test_a_preview_line_records_no_amd_verdict(db_url: str, clock: Shifted
         await eventually(lambda: b.acd.state("a1") == "on_call")
         caller.hang_up()
         await b.acd.service.disposition("a1", call.call_id, outcome="sale", right_party=True)
-        await eventually(lambda: not b.svc.attempts, what="the attempt closed")
-        [row] = await b.attempts(lead)
+        [row] = await closed(b, lead)
         assert row["amd"] is None
 
 
