@@ -32,3 +32,11 @@ def short_grace(monkeypatch: pytest.MonkeyPatch) -> None:
     from ccapp.dialer import connect
 
     monkeypatch.setattr(connect, "_DISPOSITION_GRACE_S", 0.1)
+
+
+@pytest.fixture
+def short_amd_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ccapp gives up on a line AMD keeps after 0.2 s (not 12 s); a module constant, patched here."""
+    from ccapp.dialer import connect
+
+    monkeypatch.setattr(connect, "AMD_TIMEOUT_S", 0.2)

@@ -98,6 +98,31 @@ async def test_with_ring_at_verdict_the_agent_is_rung_only_for_a_person(
         assert [d.endpoint for d in b.acd.tel.dials] == ["PJSIP/a1"]
 
 
+async def test_predictive_holds_a_ready_agent_at_the_answer_and_rings_them_before_the_verdict(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    settings = campaign(mode="predictive")
+    async with bed(
+        db_url, clock, campaigns={"c1": settings}, lines={LEAD: LineScript(answer_after=None)}
+    ) as b:
+        await b.acd.login("a1")
+        [lead] = await b.add_leads("c1", [LEAD])
+        await b.svc.command("c1", "start", actor="ann")
+        [line] = await b.out.wait_dials(1)
+        assert b.acd.state("a1") == "ready"  # nobody is held for a line that may never answer
+
+        line.answer()
+        await eventually(lambda: line.detected, what="the line in AMD")
+        assert b.acd.state("a1") == "ringing"
+        assert b.acd.service.desk.work("a1") == (line.attempt_id, "out")
+        call, caller = b.hand_back(line, "HUMAN")
+        await eventually(lambda: b.acd.state("a1") == "on_call")
+        assert b.acd.service.desk.work("a1") == (call.call_id, "out")
+        caller.hang_up()
+        await b.acd.service.disposition("a1", call.call_id, outcome="sale")
+        assert (await finished(b, lead))["agent_id"] == "a1"
+
+
 async def predictive_line_without_agent(b: DialerBed) -> tuple[str, FakeLine]:
     """Predictive: a line dialled while a1 was ready, who then went on a break before the answer."""
     await b.acd.login("a1")
@@ -233,6 +258,20 @@ async def test_a_lead_who_hangs_up_while_amd_listens_is_retried_and_the_agent_re
         assert (row["result"], row["hangup_cause"]) == ("failed", 16)
         stored = await b.lead_row(lead)
         assert (stored["status"], stored["last_result"]) == ("scheduled", "hung_up_during_amd")
+        await eventually(lambda: b.acd.state("a1") == "ready")
+
+
+async def test_a_line_amd_never_hands_back_is_hung_up_and_retried(
+    db_url: str, clock: ShiftedClock, short_amd_timeout: None
+) -> None:
+    async with bed(db_url, clock, lines={LEAD: ANSWERS}) as b:
+        await b.acd.login("a1")
+        lead, line = await answered(b)
+        row = await finished(b, lead)
+
+        assert line.hung_up_by_ccapp == 16
+        assert (row["result"], row["hangup_cause"]) == ("failed", None)
+        assert (await b.lead_row(lead))["status"] == "scheduled"
         await eventually(lambda: b.acd.state("a1") == "ready")
 
 
