@@ -15,7 +15,7 @@ from ccapp.dialer.fakes import BUSY, RINGS, DialerBed, ShiftedClock
 from tests.unit.dialer.beds import bed, campaign, number
 
 #: long enough for several campaign rounds (the bed's loops run every 0.02 s)
-ROUNDS_S = 0.15
+ROUNDS_S = 0.1
 
 
 #: rounds only when woken (a command, an agent freed, a line ended), not by the clock: a round that

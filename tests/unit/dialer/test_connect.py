@@ -164,7 +164,7 @@ async def test_a_person_no_agent_can_take_in_time_hears_the_abandon_message_and_
 
 
 async def test_a_person_gets_an_agent_who_frees_before_the_deadline(db_url: str, clock: ShiftedClock) -> None:
-    settings = campaign(mode="predictive")
+    settings = campaign(mode="predictive", connect_within_s=2.0)  # an agent is waited for 1.35 s
     async with bed(db_url, clock, campaigns={"c1": settings}, lines={LEAD: ANSWERS}) as b:
         lead, line = await predictive_line_without_agent(b)
         call, caller = b.hand_back(line, "HUMAN")

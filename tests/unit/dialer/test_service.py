@@ -15,7 +15,7 @@ from ccapp.dialer.fakes import BUSY, CONGESTION, NO_ANSWER, DialerBed, LineScrip
 from ccapp.dialer.pacing import AbandonBudget, Floor, PacingHistory, lines_to_dial
 from tests.unit.dialer.beds import bed, campaign, number
 
-ROUNDS_S = 0.15
+ROUNDS_S = 0.1
 #: the next opening of the default windows (mon-fri 09:00-20:00) after Monday 10:00 in New York
 TUESDAY_9_NY = datetime(2026, 1, 6, 14, 0, tzinfo=UTC)
 
@@ -52,13 +52,14 @@ async def dialled_and_settled(b: DialerBed, lead_id: str, *statuses: str) -> dic
 async def test_a_number_added_to_a_dnc_list_after_import_is_never_dialled_again_and_the_lead_ends_dnc(
     db_url: str, clock: ShiftedClock, dnc_list: str, entry: str
 ) -> None:
-    settings = campaign(retry_delays_s={"busy": 0.3})
+    settings = campaign(retry_delays_s={"busy": 600})
     async with bed(db_url, clock, campaigns={"c1": settings}, lines={number(1): BUSY}) as b:
         await b.acd.login("a1")
         [lead] = await b.add_leads("c1", [number(1)])
-        await dialled_and_settled(b, lead, "scheduled")  # busy: due again in 0.3 s
+        await dialled_and_settled(b, lead, "scheduled")  # busy: due again in 10 minutes
 
         await b.store.dnc_add(dnc_list, [entry], source="test", default_region="US")
+        clock.shift(600)
         await status_of(b, lead, "dnc")
 
         assert b.out.dialled() == [number(1)]
