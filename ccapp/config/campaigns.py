@@ -83,6 +83,9 @@ class CampaignSettings(BaseModel):
     amd: bool = True
     #: AMD() arguments (see asterisk-conf/extensions.conf [ccapp-outbound]); empty: the tuned defaults
     amd_params: Annotated[str, Field(pattern=r"^[0-9,]*$")] = ""
+    #: share of MACHINE verdicts sent to an agent anyway, whose disposition then tells whether AMD
+    #: was right: the only way to measure false machines in production (`ccapp campaign amd-report`)
+    amd_audit_fraction: Annotated[float, Field(strict=True, ge=0, le=1)] = 0.0
     #: what machines get: hang up, or a message left after the greeting
     machine: Literal["hangup", "message"] = "hangup"
     machine_message: str | None = None

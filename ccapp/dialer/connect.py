@@ -34,7 +34,7 @@ S = AgentState
 #: the abandon message must be *heard* by the deadline: the decision is taken this much earlier (a
 #: playback takes ~0.1 s to start and its audio a few frames to reach the caller; measured on the test
 #: bed: without a margin the message began 2.06 s after the answer)
-PLAY_MARGIN_S = 0.4
+PLAY_MARGIN_S = 0.5
 #: an agent freed later than this before the decision is not rung: the phone could not answer in time
 _RING_MARGIN_S = 0.25
 #: after the talk, how long past the wrap-up a disposition is waited for
@@ -66,8 +66,12 @@ async def run_line(svc: DialerService, run: CampaignRun, attempt: Attempt) -> No
         if not answer.answered:
             svc.line_unanswered(run, attempt, answer.cause, answer.cause_text)
             return
-        attempt.answered_mono = svc.clock.monotonic()
-        attempt.answered_at = answer.at or svc.clock.now()
+        # the 2-second clock starts at Asterisk's answer, not when ccapp heard of it (a busy event
+        # loop can be a few hundred milliseconds behind)
+        now, mono = svc.clock.now(), svc.clock.monotonic()
+        lag = min(1.0, max(0.0, (now - answer.at).total_seconds())) if answer.at is not None else 0.0
+        attempt.answered_mono = mono - lag
+        attempt.answered_at = answer.at or now
         if attempt.agent_id is None and run.mode == "predictive":
             attempt.agent_id = svc.reserve(run, attempt.attempt_id)
         if attempt.agent_id is not None and attempt.agent_leg is None and s.ring_agent_at == "answer":
@@ -165,17 +169,23 @@ async def outbound_route(
         },
     )
     after = answered_mono - attempt.dialled_mono
-    if verdict == MACHINE:
+    audit = verdict == MACHINE and svc.rng.random() < run.settings.amd_audit_fraction
+    if audit:
+        # an audit sample: an agent hears this "machine" and dispositions it (the AMD report's truth)
+        call.record(EventKind.VARIABLE, {"name": "amd_audit", "value": "1"})
+    if verdict == MACHINE and not audit:
         run.history.dial_ended(mono, outcome="machine", after_s=after)
         svc.release_agent(attempt)
         return await _machine(svc, run, attempt, control)
-    run.history.dial_ended(mono, outcome="live", after_s=after)
-    run.window_live += 1
+    # the pacer and the abandon budget count what AMD said: an audited machine is not a live answer
+    run.history.dial_ended(mono, outcome="machine" if audit else "live", after_s=after)
+    if not audit:
+        run.window_live += 1
     await svc.store.attempt_updated(
         attempt.attempt_id,
         call_id=call.call_id,
         amd=verdict if run.settings.amd else None,
-        result="notsure" if verdict == "NOTSURE" else "human",
+        result="machine" if audit else "notsure" if verdict == "NOTSURE" else "human",
     )
     return await _person(svc, run, attempt, call, control)
 
@@ -254,6 +264,7 @@ async def _person(
         )
         return "caller_hangup"
     finally:
+        await session._stop_watch()  # a pending read of the keys (it also saw the hang-up)
         acd.session_done(session)
 
 
@@ -305,7 +316,8 @@ async def _abandon(
 ) -> str:
     """No agent in time: the short recorded message, then hang up; counted against the budget."""
     attempt.abandoned = True
-    run.window_abandoned += 1
+    if attempt.verdict != MACHINE:  # an audited machine is not a live answer (see outbound_route)
+        run.window_abandoned += 1
     answered = attempt.answered_mono if attempt.answered_mono is not None else svc.clock.monotonic()
     message = run.settings.abandon_message
     call.record(

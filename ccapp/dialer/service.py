@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,6 +67,8 @@ class DialerService:
         self.clock = clock
         self.app_name = app_name
         self.tick_s = tick_s
+        #: draws the AMD audit sample (`CampaignSettings.amd_audit_fraction`); seeded in tests
+        self.rng = random.Random()
         self.runs = {cid: CampaignRun(cid, settings) for cid, settings in campaigns.items()}
         #: every attempt in progress, by id (lines ringing, in AMD, with a person, waiting a disposition)
         self.attempts: dict[str, Attempt] = {}

@@ -4,10 +4,11 @@ get the campaign's treatment, failures are recorded with their causes, leads are
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.acd_support import agent_phone, login, wait_for
+from tests.e2e.acd_support import SUPERVISOR_TOKEN, agent_phone, agent_token, api, login, wait_for
 from tests.e2e.conftest import StartCcapp
 from tests.e2e.dialer_support import (
     BUSY,
@@ -108,3 +109,82 @@ def _exists(path: Path) -> Any:
         return path.exists() and path.stat().st_size > 1000
 
     return check
+
+
+async def test_pausing_a_campaign_stops_new_dials_at_once_and_starting_it_resumes(
+    start_ccapp: StartCcapp, sqlite_url: str, tmp_path: Path
+) -> None:
+    config = dialer_config(
+        tmp_path,
+        campaign={"mode": "progressive", "max_attempts": 1, "ring_timeout_s": 4},
+        agents={f"A{i}": agent_phone("answer", i) for i in (1, 2, 3)},
+    )
+    app = await start_ccapp(sqlite_url, config=config)
+    rows = [{"phone": number(NO_ANSWER, i), "zone": "UTC", "name": f"n{i}"} for i in range(20)]
+    assert (await import_leads(app, write_leads(tmp_path / "l.csv", rows))).imported == 20
+    for agent_id in ("A1", "A2", "A3"):
+        await login(app, agent_id)
+    status, _ = await api(app, "POST", "/api/v1/campaigns/c1/start", token=SUPERVISOR_TOKEN)
+    assert status == 200
+
+    async def dialled(n: int) -> Any:
+        async def check() -> bool:
+            return len(await attempts(app)) >= n
+
+        return check
+
+    await wait_for(await dialled(3), timeout=20, what="three lines")
+    status, body = await api(app, "POST", "/api/v1/campaigns/c1/pause", token=SUPERVISOR_TOKEN)
+    paused_at = datetime.now(UTC)
+    assert (status, body["status"]) == (200, "paused")
+    await asyncio.sleep(7)  # the three lines ring out (4 s); a running campaign would dial three more
+    before = await attempts(app)
+    assert before and all(a["started_at"] <= paused_at for a in before)
+    assert all(a["ended_at"] is not None for a in before)  # lines in flight were left to finish
+    status, body = await api(app, "GET", "/api/v1/campaigns/c1", token=SUPERVISOR_TOKEN)
+    assert [e["action"] for e in body["events"]][-2:] == ["start", "pause"]
+    status, _ = await api(app, "POST", "/api/v1/campaigns/c1/start", token=SUPERVISOR_TOKEN)
+    await wait_for(await dialled(len(before) + 1), timeout=10, what="dialling again")
+
+
+async def test_preview_shows_the_lead_to_the_agent_and_dials_only_on_accept(
+    start_ccapp: StartCcapp, sqlite_url: str, tmp_path: Path
+) -> None:
+    config = dialer_config(
+        tmp_path, campaign={"mode": "preview", "max_attempts": 1}, agents={"A1": agent_phone("answer")}
+    )
+    app = await start_ccapp(sqlite_url, config=config)
+    rows = [{"phone": number(PERSON, i), "zone": "UTC", "name": f"Ms {i}"} for i in (11, 12)]
+    assert (await import_leads(app, write_leads(tmp_path / "l.csv", rows))).imported == 2
+    await login(app, "A1")
+    token = agent_token("A1")
+    status, _ = await api(app, "POST", "/api/v1/campaigns/c1/start", token=SUPERVISOR_TOKEN)
+    assert status == 200
+
+    async def offer() -> Any:
+        status, body = await api(app, "GET", "/api/v1/agents/A1/preview", token=token)
+        return body["preview"] if status == 200 else None
+
+    first = await wait_for(offer, timeout=10, what="a lead offered")
+    assert first["phone"] == rows[0]["phone"] and first["name"] == "Ms 11"
+    await asyncio.sleep(2)
+    assert await attempts(app) == []  # nothing is dialled while the agent reads
+    with AgentHands(app, talk_s=2):
+        status, _ = await api(app, "POST", "/api/v1/agents/A1/preview/accept", token=token)
+        assert status == 200
+
+        async def connected() -> Any:
+            rows_ = [a for a in await attempts(app) if a["connected_at"] is not None]
+            return rows_[0] if rows_ else None
+
+        call = await wait_for(connected, timeout=20, what="the lead connected to the agent")
+        assert call["agent_id"] == "A1" and call["amd"] is None and call["result"] == "human"
+        second = await wait_for(offer, timeout=30, what="the next lead offered")
+    assert second["phone"] == rows[1]["phone"]
+    status, _ = await api(app, "POST", "/api/v1/agents/A1/preview/skip", token=token)
+    assert status == 204
+    lead_rows = {r["phone"]: r for r in await leads(app)}
+    skipped = lead_rows[rows[1]["phone"]]
+    assert (skipped["status"], skipped["last_result"], skipped["attempts"]) == ("scheduled", "skipped", 0)
+    assert lead_rows[rows[0]["phone"]]["status"] == "done"
+    assert len(await attempts(app)) == 1
