@@ -114,6 +114,34 @@ async def test_a_lead_outside_its_calling_window_is_not_dialled_and_is_scheduled
         assert dial.at >= datetime(2026, 1, 6, 0, 0, tzinfo=UTC)
 
 
+async def test_a_lead_with_an_unknown_zone_is_held_to_the_campaign_default_zone(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    settings = campaign(default_zone="Asia/Tokyo")  # 00:00 on Tuesday there
+    async with bed(db_url, clock, campaigns={"c1": settings}) as b:
+        await b.acd.login("a1")
+        [lead] = await b.add_leads("c1", [number(1)], zone="Mars/Olympus")
+        await b.svc.command("c1", "start", actor="ann")
+        await status_of(b, lead, "scheduled")
+        assert (await b.lead(lead)).next_attempt_at == datetime(2026, 1, 6, 0, 0, tzinfo=UTC)
+        assert b.out.originations == []
+
+
+async def test_agent_states_are_journaled_with_the_campaign_the_agent_works(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    async with bed(db_url, clock) as b:
+        await b.acd.login("a1")
+        await b.add_leads("c1", [number(1)])
+        await b.svc.command("c1", "start", actor="ann")
+        await b.out.wait_dials(1)
+        states = [e.data for e in b.acd.journal.events if e.data.get("agent_id") == "a1"]
+        assert [(s["from"], s["to"], s["campaign"]) for s in states] == [
+            ("logged_out", "ready", None),  # the campaign was not running yet
+            ("ready", "reserved", "c1"),
+        ]
+
+
 # ------------------------------------------------------------------------------ daily cap
 
 
