@@ -131,9 +131,10 @@ class AbandonBudget:
     abandoned: int
     grace_s: float = 2.0  # a live answer without an agent this long is abandoned
     set_point: float = 0.9  # x0: the share of the budget the pacer aims to use
-    theta0: float = 2.0  # θ0 as a multiple of target: the marginal risk at the set point
-    gain: float = 8.0  # κ
+    theta0: float = 1.5  # θ0 as a multiple of target: the marginal risk at the set point
+    gain: float = 4.0  # κ
     prior_answers: float = 200.0  # pseudo live answers at the set point (a young window)
+    barrier: float = 2.0  # θ also shrinks by ((1 − x) / (1 − x0)) ** barrier above the set point
     future: float = 1.0  # weight of the lines dialled after this one that answer before it
 
     @property
@@ -150,6 +151,8 @@ class AbandonBudget:
         """The marginal abandon risk a new line may carry now."""
         x = self.use()
         theta = self.theta0 * self.target * math.exp(self.gain * (self.set_point - x))
+        if x > self.set_point:  # closing in on the limit: back off before the budget is spent
+            theta *= max(0.0, (1.0 - x) / (1.0 - self.set_point)) ** self.barrier
         return min(0.5, max(self.target * 0.05, theta))
 
 
