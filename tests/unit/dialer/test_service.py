@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 
 from ccapp.acd.fakes import eventually
-from ccapp.dialer.fakes import BUSY, CONGESTION, NO_ANSWER, DialerBed, LineScript, ShiftedClock
+from ccapp.dialer.fakes import (
+    ANSWERS,
+    BUSY,
+    CONGESTION,
+    NO_ANSWER,
+    RINGS,
+    DialerBed,
+    LineScript,
+    ShiftedClock,
+)
 from ccapp.dialer.pacing import AbandonBudget, Floor, PacingHistory, lines_to_dial
 from tests.unit.dialer.beds import bed, campaign, number
 
@@ -280,20 +289,19 @@ async def test_predictive_dials_what_lines_to_dial_says_and_holds_no_agent_befor
 ) -> None:
     settings = campaign(mode="predictive")
     # one round only (the start's): later rounds would see the lines age
-    async with bed(db_url, clock, campaigns={"c1": settings}, agents=("a1", "a2"), tick_s=30) as b:
-        await b.acd.login("a1", "a2")
+    async with bed(db_url, clock, campaigns={"c1": settings}, agents=("a1", "a2", "a3"), tick_s=30) as b:
+        await b.acd.login("a1", "a2", "a3")
         await b.add_leads("c1", [number(n) for n in range(1, 20)])
         stats = PacingHistory().stats(clock.monotonic())
         expected = lines_to_dial(
-            "predictive", stats, Floor(ready=2), AbandonBudget(settings.abandon_target, 0, 0)
+            "predictive", stats, Floor(ready=3), AbandonBudget(settings.abandon_target, 0, 0)
         )
-        assert expected > 2  # the prior expects most lines not to reach a person
 
         await b.svc.command("c1", "start", actor="ann")
         await b.out.wait_dials(expected)
         await asyncio.sleep(ROUNDS_S)
         assert len(b.out.originations) == expected
-        assert (b.acd.state("a1"), b.acd.state("a2")) == ("ready", "ready")
+        assert {b.acd.state(a) for a in ("a1", "a2", "a3")} == {"ready"}
 
 
 async def test_predictive_never_has_more_lines_in_flight_than_max_lines_per_agent_allows(
@@ -310,3 +318,31 @@ async def test_predictive_never_has_more_lines_in_flight_than_max_lines_per_agen
         await b.out.wait_dials(3)
         await asyncio.sleep(2 * ROUNDS_S)
         assert len(b.out.originations) == 3
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG campaign.py CampaignRun.floor: an agent held (reserved/ringing) for an answered line "
+    "still in AMD counts as free (Floor.reserved) while the line is neither in flight nor live "
+    "waiting, so lines_to_dial's 'safe' floor dials one more line per line in AMD",
+)
+async def test_predictive_does_not_count_an_agent_held_for_a_line_in_amd_as_free(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    settings = campaign(mode="predictive")
+    async with bed(db_url, clock, campaigns={"c1": settings}, lines={number(1): ANSWERS}) as b:
+        b.out.default = RINGS
+        await b.acd.login("a1")
+        await b.add_leads("c1", [number(n) for n in range(1, 6)])
+        await b.svc.command("c1", "start", actor="ann")
+        [line] = await b.out.wait_dials(1)
+        await eventually(lambda: line.detected, what="the answered line in AMD")
+        assert b.acd.state("a1") == "ringing"  # held for it (rung at the answer)
+
+        run = b.svc.runs["c1"]
+        floor = run.floor(b.acd.service.desk.in_queue("out"), clock.now(), clock.monotonic(), 0.2)
+        free_for_new_lines = floor.ready + floor.reserved - len(floor.in_flight_s) - floor.live_waiting
+        assert free_for_new_lines <= 0
+        await asyncio.sleep(ROUNDS_S)
+        assert b.out.dialled() == [number(1)]  # the only agent is taken: no line is safe
