@@ -32,10 +32,12 @@ Predictive: the budget
     θ is the marginal risk the campaign can afford, ``θ = θ0 · exp(κ · (x0 − x))`` clipped, where
     ``x = (abandoned + prior) / (target · (live answers + prior))`` is the abandon-budget use of the
     campaign's rolling window (30 days or 24 h) so far and ``x0`` the set point below 1. When the
-    window runs hot θ shrinks fast (κ is steep), when it runs cold θ grows: the window's *own* rate
-    is held under target, not an average over windows. The model's bias only moves the point where
-    x settles, by ``ln(bias) / κ``. When the window's budget is spent (abandoned ≥ target · live
-    answers) only progressive-safe lines are dialled until enough answers restore it.
+    window runs hot θ shrinks, when it runs cold θ grows: the window's *own* rate is held under
+    target, not an average over windows. The model's bias only moves the point where x settles, by
+    ``ln(bias) / κ``. Above the set point θ also shrinks by ``((1 − x) / (1 − x0)) ** barrier``, so
+    the pacer backs off before the budget is spent: when it is (abandoned ≥ target · live
+    answers) only progressive-safe lines are dialled until enough answers restore it, which costs
+    minutes of occupancy on a small floor.
 
 Warm-up
     `Prior` supplies pseudo-observations (answer probability, ring and non-live times, handle time)
@@ -78,6 +80,7 @@ class PacingStats:
 
     p_live: float
     live_cdf: tuple[float, ...]  # P(live answer by k s | live), k = 0 … MAX_S
+    nonlive_cdf: tuple[float, ...]  # P(resolved by k s | not a live answer)
     line_survival: tuple[float, ...]  # P(line still unresolved at k s)
     answer_quantiles: tuple[float, ...]  # STEPS quantiles of the live answer time
     answered_area: tuple[float, ...]  # ∫_0^τ G(u) du at each quantile τ (lines dialled later)
@@ -208,18 +211,31 @@ def lines_to_dial(mode: str, stats: PacingStats, floor: Floor, budget: AbandonBu
         var[k] += rate * area * budget.future
     new = [p * _at(live_cdf, tau) for tau in taus]
     gap = [mu_l[k] - mu_a[k] + 0.5 for k in range(STEPS)]
-    cap = 4 * floor.logged_in + 4
-    n = 0
-    while n < cap:
-        # the (n+1)-th new line: n other new lines compete with it
-        risk = 0.0
+
+    def risk(n: int) -> float:
+        """Abandon probability of the (n + 1)-th new line if a person answers it."""
+        total = 0.0
         for k in range(STEPS):
             w = new[k]
             sd = math.sqrt(var[k] + n * w * (1.0 - w) + 0.02)
-            risk += 0.5 * math.erfc(-(gap[k] + n * w) / (sd * _SQRT2))
-        if risk / STEPS > theta:
-            break
-        n += 1
+            total += 0.5 * math.erfc(-(gap[k] + n * w) / (sd * _SQRT2))
+        return total / STEPS
+
+    # risk grows with n: gallop to a bracket, then bisect for the largest n with risk(n - 1) ≤ θ
+    cap = 4 * floor.logged_in + 4
+    if risk(0) > theta:
+        return safe
+    lo, hi = 1, 2  # risk(lo - 1) ≤ θ holds
+    while hi <= cap and risk(hi - 1) <= theta:
+        lo, hi = hi, hi * 2
+    hi = min(hi, cap + 1)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if risk(mid - 1) <= theta:
+            lo = mid
+        else:
+            hi = mid
+    n = lo
     return max(n, safe)
 
 
@@ -356,6 +372,7 @@ class PacingHistory:
         return PacingStats(
             p_live=p,
             live_cdf=tuple(live_cdf),
+            nonlive_cdf=tuple(non_cdf),
             line_survival=survival,
             answer_quantiles=quantiles,
             answered_area=area,

@@ -152,7 +152,21 @@ def test_an_unknown_mode_is_refused() -> None:
 
 def test_a_decision_for_a_hundred_agents_takes_well_under_a_millisecond() -> None:
     floor = _floor(ready=4, on_call=96, in_flight=45)
-    start = time.perf_counter()
-    for _ in range(200):
-        lines_to_dial("predictive", STATS, floor, BUDGET)
-    assert (time.perf_counter() - start) / 200 < 1e-3
+    cold = AbandonBudget(target=0.03, live_answers=5000, abandoned=10)  # dials many lines at once
+    best = float("inf")
+    for _ in range(5):  # the best batch: a busy machine only slows the others
+        start = time.perf_counter()
+        for _ in range(40):
+            lines_to_dial("predictive", STATS, floor, BUDGET)
+            lines_to_dial("predictive", STATS, floor, cold)
+        best = min(best, (time.perf_counter() - start) / 80)
+    assert best < 1e-3
+
+
+def test_lines_just_dialled_are_not_dialled_again_at_the_same_instant() -> None:
+    for ready in (3, 10, 30):
+        floor = _floor(ready=ready, on_call=60 - ready, in_flight=12)
+        n = lines_to_dial("predictive", STATS, floor, BUDGET)
+        dialled = Floor(ready=ready, on_call_s=floor.on_call_s, in_flight_s=(*floor.in_flight_s, *[0.0] * n))
+        assert n > 0
+        assert lines_to_dial("predictive", STATS, dialled, BUDGET) <= 1
