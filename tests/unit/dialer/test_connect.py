@@ -8,9 +8,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
-from ccapp.acd.fakes import NEVER, eventually
+from ccapp.acd.fakes import NEVER, Script, eventually
 from ccapp.calls.call import Call
 from ccapp.calls.model import EventKind as K
 from ccapp.dialer.fakes import ANSWERS, DialerBed, FakeLine, LineScript, ShiftedClock
@@ -80,6 +78,24 @@ async def test_a_person_with_a_held_agent_is_connected_and_the_agent_is_on_call(
             False,
         )
         assert row["connected_at"] is not None and row["call_id"] == call.call_id
+
+
+async def test_when_the_agent_hangs_up_first_the_person_is_hung_up_and_the_agent_wraps_up(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    phones = {"PJSIP/a1": Script(answer_after=0.0, talk_s=0.3)}
+    async with bed(db_url, clock, lines={LEAD: ANSWERS}, agent_phones=phones) as b:
+        await b.acd.login("a1")
+        lead, line = await answered(b)
+        call, caller = b.hand_back(line, "HUMAN")
+        await eventually(lambda: b.acd.state("a1") == "on_call")
+        await eventually(lambda: b.acd.state("a1") == "wrap_up", what="the agent hung up")
+        await eventually(lambda: caller.gone, what="the person hung up by ccapp")
+        assert ("hangup", 16) in caller.actions
+        await b.acd.service.disposition("a1", call.call_id, outcome="wrong_number", right_party=False)
+        row = await finished(b, lead)
+        assert (row["outcome"], row["talk_s"] > 0) == ("wrong_number", True)
+        assert (await b.lead(lead)).status == "done"
 
 
 async def test_with_ring_at_verdict_the_agent_is_rung_only_for_a_person(
@@ -243,6 +259,39 @@ async def test_a_machine_gets_the_campaign_message_in_the_dialplan(db_url: str, 
         await eventually(lambda: b.acd.state("a1") == "ready")
 
 
+async def test_an_audited_machine_goes_to_an_agent_and_is_not_counted_as_a_live_answer(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    settings = campaign(amd_audit_fraction=1.0)
+    async with bed(db_url, clock, campaigns={"c1": settings}, lines={LEAD: ANSWERS}) as b:
+        await b.acd.login("a1")
+        lead, line = await answered(b)
+        call, caller = b.hand_back(line, "MACHINE", "LONGGREETING")
+        await eventually(lambda: b.acd.state("a1") == "on_call")
+        assert [e["value"] for e in events(b, call, K.VARIABLE) if e["name"] == "amd_audit"] == ["1"]
+        caller.hang_up()
+        await b.acd.service.disposition("a1", call.call_id, outcome="sale", right_party=True)
+        row = await finished(b, lead)
+
+        assert (row["result"], row["amd"], row["outcome"]) == ("machine", "MACHINE", "sale")
+        assert b.svc.runs["c1"].window_live == 0
+        assert await b.store.abandon_window("c1", clock.now() - timedelta(days=1)) == (0, 0)
+
+
+async def test_an_audited_machine_no_agent_takes_is_not_counted_as_abandoned(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    settings = campaign(mode="predictive", amd_audit_fraction=1.0)
+    async with bed(db_url, clock, campaigns={"c1": settings}, lines={LEAD: ANSWERS}) as b:
+        lead, line = await predictive_line_without_agent(b)
+        b.hand_back(line, "MACHINE")
+        await finished(b, lead)
+
+        run = b.svc.runs["c1"]
+        assert (run.window_live, run.window_abandoned) == (0, 0)
+        assert await b.store.abandon_window("c1", clock.now() - timedelta(days=1)) == (0, 0)
+
+
 # ------------------------------------------------------------------------------ lines that go away
 
 
@@ -284,12 +333,6 @@ async def test_a_verdict_for_an_unknown_attempt_is_hung_up(db_url: str, clock: S
         assert caller.actions == [("hangup", 16)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG connect.py _person: CallGone from session._connected (bridge refused: the person "
-    "hung up) is taken as a talk ('answered') and the lead is closed as done/no_disposition",
-)
 async def test_a_person_who_hangs_up_before_the_bridge_is_not_closed_as_reached(
     db_url: str, clock: ShiftedClock, short_grace: None
 ) -> None:
@@ -304,18 +347,9 @@ async def test_a_person_who_hangs_up_before_the_bridge_is_not_closed_as_reached(
         assert (stored["status"], stored["last_result"]) == ("scheduled", "hung_up_before_agent")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG connect.py _person: when the agent's phone hangs up before the bridge "
-    "(session._connected returns None) the person is hung up on in silence: no abandon message, "
-    "not counted as abandoned",
-)
 async def test_a_person_whose_agent_drops_before_the_bridge_hears_the_abandon_message(
     db_url: str, clock: ShiftedClock, short_grace: None
 ) -> None:
-    from ccapp.acd.fakes import Script
-
     # the agent picks up at the answer and hangs up on the silence while AMD listens
     phones = {"PJSIP/a1": Script(answer_after=0.0, talk_s=0.01)}
     async with bed(db_url, clock, lines={LEAD: ANSWERS}, agent_phones=phones) as b:
