@@ -8,6 +8,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from ccapp.acd.fakes import NEVER, Script, eventually
 from ccapp.calls.call import Call
 from ccapp.calls.model import EventKind as K
@@ -322,6 +324,34 @@ async def test_a_line_amd_never_hands_back_is_hung_up_and_retried(
         assert (row["result"], row["hangup_cause"]) == ("failed", None)
         assert (await b.lead_row(lead))["status"] == "scheduled"
         await eventually(lambda: b.acd.state("a1") == "ready")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG connect.py run_line: an error after the answer (here the agent's phone cannot be "
+    "dialled) is logged and the attempt closed as failed, but the answered line is neither sent to "
+    "AMD nor hung up: the person is left in silence",
+)
+async def test_an_error_after_the_answer_does_not_leave_the_person_in_silence(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    async with bed(db_url, clock, lines={LEAD: ANSWERS}) as b:
+
+        async def refused(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("ARI said 500")
+
+        b.acd.tel.dial = refused  # type: ignore[method-assign,assignment]
+        await b.acd.login("a1")
+        [lead] = await b.add_leads("c1", [LEAD])
+        await b.svc.command("c1", "start", actor="ann")
+        [line] = await b.out.wait_dials(1)
+        row = await finished(b, lead)
+
+        assert row["result"] == "failed"
+        assert b.acd.state("a1") == "ready"
+        assert line.gone
+        assert line.detected or line.hung_up_by_ccapp is not None
 
 
 async def test_a_verdict_for_an_unknown_attempt_is_hung_up(db_url: str, clock: ShiftedClock) -> None:
