@@ -3,21 +3,34 @@ Monday 2026-01-05 10:00 in New York (inside the default calling windows)."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from ccapp.dialer.fakes import ShiftedClock
+from ccapp.storage import upgrade
 
 #: Monday 10:00 America/New_York (EST, UTC-5)
 MONDAY_10_NY = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 
 
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per test session, copied for each test (migrating takes longer)."""
+    path = tmp_path_factory.mktemp("dialer-template") / "dialer.db"
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """A SQLite file the bed migrates on entry (the folder exists, the file not yet)."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'dialer.db'}"
+def db_url(tmp_path: Path, migrated_db: Path) -> str:
+    """A migrated SQLite file of the test's own."""
+    path = tmp_path / "dialer.db"
+    shutil.copyfile(migrated_db, path)
+    return f"sqlite+aiosqlite:///{path}"
 
 
 @pytest.fixture

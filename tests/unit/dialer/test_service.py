@@ -320,13 +320,6 @@ async def test_predictive_never_has_more_lines_in_flight_than_max_lines_per_agen
         assert len(b.out.originations) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG campaign.py CampaignRun.floor: an agent held (reserved/ringing) for an answered line "
-    "still in AMD counts as free (Floor.reserved) while the line is neither in flight nor live "
-    "waiting, so lines_to_dial's 'safe' floor dials one more line per line in AMD",
-)
 async def test_predictive_does_not_count_an_agent_held_for_a_line_in_amd_as_free(
     db_url: str, clock: ShiftedClock
 ) -> None:
