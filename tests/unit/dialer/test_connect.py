@@ -181,6 +181,29 @@ async def test_a_person_no_agent_can_take_in_time_hears_the_abandon_message_and_
         assert b.acd.tel.dials == []
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG connect.py _abandon: a message that cannot be rendered (text: without a TTS engine, "
+    "or the engine failing) raises out of outbound_route: no message, no hang-up by ccapp, and the "
+    "attempt is never finished (the lead stays 'dialling' until a restart)",
+)
+async def test_an_abandon_message_that_cannot_be_rendered_still_ends_the_call_and_the_attempt(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    settings = campaign(mode="predictive", abandon_message="text:Sorry, we will call you back.")
+    async with bed(db_url, clock, campaigns={"c1": settings}, lines={LEAD: ANSWERS}) as b:  # no TTS
+        lead, line = await predictive_line_without_agent(b)
+        _, caller = b.hand_back(line, "HUMAN")
+        _, _, task = b.calls[line.attempt_id]
+        await asyncio.wait({task}, timeout=3)
+
+        assert not task.exception(), task.exception()
+        assert caller.gone
+        stored = await b.lead_row(lead)
+        assert (stored["status"], stored["last_result"]) == ("scheduled", "abandoned")
+
+
 async def test_a_person_gets_an_agent_who_frees_before_the_deadline(db_url: str, clock: ShiftedClock) -> None:
     settings = campaign(mode="predictive", connect_within_s=2.0)  # an agent is waited for 1.35 s
     async with bed(db_url, clock, campaigns={"c1": settings}, lines={LEAD: ANSWERS}) as b:
