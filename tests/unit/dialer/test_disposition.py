@@ -99,6 +99,26 @@ async def test_a_callback_time_reschedules_the_lead_at_that_time(db_url: str, cl
         assert lead["next_attempt_at"] == at and lead["callback_at"] == at
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG attempt.py disposition_result: outcome 'callback_requested' without a callback time "
+    "is not taken as named; it falls to the right-party rule and the lead is closed as done",
+)
+async def test_a_callback_requested_without_a_time_reschedules_the_lead_after_the_callback_delay(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    async with bed(db_url, clock, lines={LEAD: ANSWERS}) as b:
+        lead_id, call, caller = await talking(b)
+        await b.acd.service.disposition("a1", call.call_id, outcome="callback_requested", right_party=True)
+        caller.hang_up()
+        lead, attempt = await closed(b, lead_id)
+
+        assert (lead["status"], lead["last_result"]) == ("scheduled", "callback_requested")
+        waited = lead["next_attempt_at"] - attempt["ended_at"]
+        assert timedelta(hours=1) <= waited < timedelta(hours=1, seconds=1)  # the default delay
+
+
 async def test_a_do_not_call_disposition_closes_the_lead_and_lists_the_number_for_the_campaign(
     db_url: str, clock: ShiftedClock
 ) -> None:
