@@ -446,6 +446,13 @@ class Application:
             for agent in self.acd.desk.agents.values():
                 key = f"acd_agents_{agent.state.value}"
                 values[key] = values.get(key, 0) + 1
+        if self.dialer is not None:
+            runs = self.dialer.runs.values()
+            values["dialer_campaigns_running"] = sum(1 for r in runs if r.status == "running")
+            values["dialer_lines_in_flight"] = sum(1 for a in self.dialer.attempts.values() if a.in_flight)
+            values["dialer_attempts_in_progress"] = len(self.dialer.attempts)
+            values["dialer_window_live_answers"] = sum(r.window_live for r in runs)
+            values["dialer_window_abandoned"] = sum(r.window_abandoned for r in runs)
         if self.last_reconnect_s is not None:
             values["ari_last_reconnect_seconds"] = self.last_reconnect_s
         return values

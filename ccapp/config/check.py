@@ -64,6 +64,13 @@ def summarize(settings: Settings) -> list[str]:
             f"queue:    {name} ({queue.strategy.value}, {now} of {len(settings.agents)} agents can serve "
             f"it{later})"
         )
+    for name, camp in sorted(settings.campaigns.items()):
+        agents = sum(1 for a in settings.agents.values() if camp.queue in a.queues)
+        lines.append(
+            f"campaign: {name} ({camp.mode}, queue {camp.queue} with {agents} agents, trunk {camp.trunk}, "
+            f"abandon ≤ {camp.abandon_target:.1%} per {camp.abandon_window}, AMD "
+            f"{'on, machines: ' + camp.machine if camp.amd else 'off'})"
+        )
     if trees and not SoundDirs(settings.ivr.sounds_dirs).dirs:
         lines.append("note: no ivr.sounds_dirs exist on this host; sound prompts were not checked")
     lines.extend(acd_notes(settings))

@@ -24,6 +24,10 @@ _INVALID = frozenset({1, 3, 22, 28})  # unallocated, no route, number changed, i
 MACHINE = "MACHINE"
 
 
+#: disposition outcomes that name a result by another word (the AMD report's "answering_machine")
+_ALIASES = {"answering_machine": "machine", "dnc": "do_not_call"}
+
+
 def new_attempt_id() -> str:
     return uuid.uuid4().hex[:20]
 
@@ -51,7 +55,7 @@ def disposition_result(outcome: str, right_party: bool | None, callback_at: date
     if callback_at is not None:
         return AttemptResult.CALLBACK_REQUESTED
     try:
-        named = AttemptResult(outcome)
+        named = AttemptResult(_ALIASES.get(outcome, outcome))
     except ValueError:
         named = None
     if named is not None and named is not AttemptResult.CALLBACK_REQUESTED:

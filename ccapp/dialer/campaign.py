@@ -47,6 +47,8 @@ class CampaignRun:
     window_live: int = 0
     window_abandoned: int = 0
     window_read_mono: float = float("-inf")
+    #: status commands of this process so far (a status read from the database during one is stale)
+    commands: int = 0
     windows: CallingWindows = field(init=False)
     policy: RetryPolicy = field(init=False)
     _zones: dict[str, ZoneInfo] = field(default_factory=dict)
@@ -94,8 +96,12 @@ class CampaignRun:
             since = (now - agent.state_since).total_seconds() if agent.state_since else 0.0
             if agent.state is S.READY:
                 ready += 1
+            elif agent.state in (S.RESERVED, S.RINGING) and self.mode == "progressive":
+                reserved += 1  # held from the dial for a line still in flight: that line's agent
             elif agent.state in (S.RESERVED, S.RINGING):
-                reserved += 1
+                # predictive: held for a line that was answered (no longer in flight), or an inbound
+                # call of the queue: busy from now on, like a call that has just started
+                on_call.append(0.0)
             elif agent.state is S.WRAP_UP:
                 wrapping.append(max(0.0, wrap_up_s - since))
             elif agent.state is S.ON_CALL:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ccapp.acd.model import AgentState
 from ccapp.acd.session import QueueSession
+from ccapp.acd.talk import Talk
 from ccapp.calls.call import Call
 from ccapp.calls.model import EventKind
 from ccapp.calls.ports import CallControl
@@ -137,6 +139,24 @@ async def ring_agent(svc: DialerService, run: CampaignRun, attempt: Attempt) -> 
     attempt.agent_answered = asyncio.ensure_future(leg.wait_answer())
 
 
+class OutboundSession(QueueSession):
+    """A campaign call's stay with the ACD: a `QueueSession` that never waits in line (the dialer
+    picked its agent) and tells when the bridge is up (`QueueSession._connected` starts the talk)."""
+
+    on_bridged: Callable[[], None] | None = None
+    _talk: Talk | None = None
+
+    @property
+    def talk(self) -> Talk | None:
+        return self._talk
+
+    @talk.setter
+    def talk(self, value: Talk | None) -> None:
+        if value is not None and self._talk is None and self.on_bridged is not None:
+            self.on_bridged()
+        self._talk = value
+
+
 # ---------------------------------------------------------------------------------- after AMD
 async def outbound_route(
     svc: DialerService, call: Call, control: CallControl, params: tuple[str, ...]
@@ -184,7 +204,7 @@ async def outbound_route(
     await svc.store.attempt_updated(
         attempt.attempt_id,
         call_id=call.call_id,
-        amd=verdict if run.settings.amd else None,
+        amd=verdict if run.settings.amd and not attempt.preview else None,
         result="machine" if audit else "notsure" if verdict == "NOTSURE" else "human",
     )
     return await _person(svc, run, attempt, call, control)
@@ -221,7 +241,7 @@ async def _person(
     acd = svc.acd
     answered = attempt.answered_mono if attempt.answered_mono is not None else svc.clock.monotonic()
     deadline = answered + run.settings.connect_within_s - PLAY_MARGIN_S
-    session = QueueSession(
+    session = OutboundSession(
         acd,
         call,
         control,
@@ -237,19 +257,32 @@ async def _person(
         if got is None:
             return await _abandon(svc, run, attempt, call, control)
         agent_id, leg, ring_s = got
-        attempt.connected = True
         acd.desk.reassign(agent_id, call.call_id, run.queue)
-        connect_s = round(svc.clock.monotonic() - answered, 3)
-        call.record(EventKind.VARIABLE, {"name": "connected_after_answer_s", "value": str(connect_s)})
-        svc.spawn(
-            svc.store.attempt_updated(attempt.attempt_id, agent_id=agent_id, connected_at=svc.clock.now()),
-            name=f"connected-{attempt.attempt_id}",
-        )
+
+        def bridged() -> None:
+            attempt.connected = True
+            connect_s = round(svc.clock.monotonic() - answered, 3)
+            call.record(EventKind.VARIABLE, {"name": "connected_after_answer_s", "value": str(connect_s)})
+            svc.spawn(
+                svc.store.attempt_updated(
+                    attempt.attempt_id, agent_id=agent_id, connected_at=svc.clock.now()
+                ),
+                name=f"connected-{attempt.attempt_id}",
+            )
+
+        session.on_bridged = bridged
         start = svc.clock.monotonic()
         try:
             result = await session._connected(agent_id, leg, ring_s)
         except CallGone:
+            if not attempt.connected:
+                raise  # the person hung up before the bridge (the agent is wrapping up already)
             result = ("answered", None)  # the person hung up during the talk
+        if not attempt.connected:
+            # the agent's phone hung up before the bridge: the person is still there, alone
+            attempt.agent_id, attempt.agent_leg = None, None
+            await acd.tel.stop_moh(session.caller_channel)
+            return await _abandon(svc, run, attempt, call, control)
         talk_s = round(svc.clock.monotonic() - start, 3)
         run.history.handled(svc.clock.monotonic(), talk_s + acd.queue_settings(run.queue).wrap_up_s)
         with contextlib.suppress(CallGone):

@@ -88,11 +88,21 @@ async def offer_leads(svc: DialerService, run: CampaignRun) -> None:
         await svc.maybe_finished(run)
 
 
+async def withdraw(svc: DialerService, run: CampaignRun) -> None:
+    """The campaign was paused or stopped: offers not yet accepted go back, their agents are free."""
+    for offer in [o for o in svc.previews.values() if o.campaign_id == run.campaign_id]:
+        if not offer.accepted:
+            await _give_back(svc, offer, reason="withdrawn")
+
+
 async def accept(svc: DialerService, agent_id: str) -> dict[str, Any]:
     offer = _offer(svc, agent_id)
     if offer.accepted:
         raise NotPermitted("the lead is being dialled already")
     run = svc.run_of(offer.campaign_id)
+    if run.status != "running":
+        await _give_back(svc, offer, reason="withdrawn")
+        raise NotPermitted(f"campaign {run.campaign_id!r} is {run.status}: the lead was not dialled")
     offer.accepted = True
     from ccapp.dialer.connect import ring_agent
 
@@ -128,11 +138,11 @@ async def skip(svc: DialerService, agent_id: str) -> None:
     await _give_back(svc, offer)
 
 
-async def _give_back(svc: DialerService, offer: PreviewOffer) -> None:
+async def _give_back(svc: DialerService, offer: PreviewOffer, *, reason: str = "skipped") -> None:
     svc.previews.pop(offer.agent_id, None)
-    await svc.store.release(
-        offer.lead.lead_id, status="scheduled", next_attempt_at=svc.clock.now() + SKIP_DELAY, reason="skipped"
-    )
+    # a withdrawn lead (the campaign paused) is due again as soon as it runs; a skipped one later
+    due = svc.clock.now() + (SKIP_DELAY if reason == "skipped" else timedelta(0))
+    await svc.store.release(offer.lead.lead_id, status="scheduled", next_attempt_at=due, reason=reason)
     svc.acd.agent_released(offer.agent_id)
 
 

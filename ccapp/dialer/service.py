@@ -80,7 +80,7 @@ class DialerService:
         acd.desk.campaign_of = self._campaign_of
         acd.desk.subscribers.append(self._agent_changed)
         acd.disposition_hooks.append(self._disposition)
-        acd.work_owners.append(lambda work_id: work_id in self.attempts or work_id in self.by_call)
+        acd.work_owners.append(self._owns)
 
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
@@ -123,11 +123,20 @@ class DialerService:
         Pausing stops new dials at once; lines already ringing or talking go on."""
         run = self.run_of(campaign_id)
         target = run.transition(action)
-        await self.store.set_campaign_status(
-            campaign_id, target, at=self.clock.now(), actor=actor, detail={"from": run.status}
-        )
-        log.info("campaign %s: %s → %s (by %s)", campaign_id, run.status, target, actor or "?")
+        before = run.status
+        # in memory first: no round may dial once a pause is asked for, even while it is written
         run.status = target
+        run.commands += 1
+        try:
+            await self.store.set_campaign_status(
+                campaign_id, target, at=self.clock.now(), actor=actor, detail={"from": before}
+            )
+        except BaseException:
+            run.status = before
+            raise
+        log.info("campaign %s: %s → %s (by %s)", campaign_id, before, target, actor or "?")
+        if target != RUNNING:
+            await preview.withdraw(self, run)
         run.wake.set()
         return target
 
@@ -178,7 +187,10 @@ class DialerService:
                 log.exception("campaign %s: dialling round failed", run.campaign_id)
 
     async def _tick(self, run: CampaignRun) -> None:
+        commands = run.commands
         stored = await self.store.campaign_status(run.campaign_id)
+        if run.commands != commands:
+            return  # a command changed the status while it was read: that read is stale
         if stored is not None and stored != run.status:
             log.info(
                 "campaign %s: status %s → %s (changed outside this process)",
@@ -345,6 +357,12 @@ class DialerService:
             self.spawn(leg.hangup(), name=f"agent-leg-{attempt.attempt_id}")
         if agent_id is not None:
             self.acd.agent_released(agent_id)
+
+    def _owns(self, work_id: str) -> bool:
+        """Whether an agent's work id is the dialer's (a line, a connected call, a preview offer)."""
+        if work_id in self.attempts or work_id in self.by_call:
+            return True
+        return any(offer.attempt_id == work_id for offer in self.previews.values())
 
     def _campaign_of(self, agent_id: str) -> str | None:
         agent = self.acd.desk.agents.get(agent_id)

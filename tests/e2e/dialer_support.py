@@ -27,6 +27,8 @@ from tests.e2e.acd_support import PSTN_DIAL, acd_config, db_rows
 from tests.support.testbed import REPO, ensure_dialplan, sandbox_root
 
 PERSON, MACHINE, BUSY, NO_ANSWER, CONGESTION = "0", "1", "2", "3", "4"
+#: AMD's known mistakes in the test PSTN: a silent person (MACHINE), a short machine greeting (HUMAN)
+SILENT_PERSON, SHORT_MACHINE = "6", "9"
 KIND_OF = {"0": "person", "1": "machine", "2": "busy", "3": "no_answer", "4": "congestion", "5": "person"}
 
 

@@ -4,6 +4,9 @@ get the campaign's treatment, failures are recorded with their causes, leads are
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,8 @@ from tests.e2e.dialer_support import (
     MACHINE,
     NO_ANSWER,
     PERSON,
+    SHORT_MACHINE,
+    SILENT_PERSON,
     AgentHands,
     attempts,
     dialer_config,
@@ -188,3 +193,54 @@ async def test_preview_shows_the_lead_to_the_agent_and_dials_only_on_accept(
     assert (skipped["status"], skipped["last_result"], skipped["attempts"]) == ("scheduled", "skipped", 0)
     assert lead_rows[rows[0]["phone"]]["status"] == "done"
     assert len(await attempts(app)) == 1
+
+
+async def test_amd_verdicts_are_compared_with_the_agents_dispositions_in_the_amd_report(
+    start_ccapp: StartCcapp, sqlite_url: str, tmp_path: Path
+) -> None:
+    # every MACHINE verdict is audited (sent to an agent), so both error rates are measured; the test
+    # PSTN's silent people (6) fool AMD into MACHINE, its short machines (9) into HUMAN
+    config = dialer_config(
+        tmp_path,
+        campaign={"mode": "progressive", "max_attempts": 1, "amd_audit_fraction": 1.0},
+        agents={f"A{i}": agent_phone("answer", i) for i in (1, 2, 3)},
+    )
+    app = await start_ccapp(sqlite_url, config=config)
+    kinds = {PERSON: 4, MACHINE: 3, SILENT_PERSON: 3, SHORT_MACHINE: 3}
+    rows = [{"phone": number(k, i), "zone": "UTC", "name": k} for k, n in kinds.items() for i in range(n)]
+    assert (await import_leads(app, write_leads(tmp_path / "l.csv", rows))).imported == 13
+    for agent_id in ("A1", "A2", "A3"):
+        await login(app, agent_id)
+
+    def dispose(phone: str) -> dict[str, Any]:
+        if phone[-2] in (MACHINE, SHORT_MACHINE):
+            return {"outcome": "answering_machine", "right_party": False}
+        return {"outcome": "sale", "right_party": True}
+
+    with AgentHands(app, talk_s=1.5, dispose=dispose):
+        await app.dialer.command("c1", "start", actor="test")  # type: ignore[union-attr]
+
+        async def finished() -> bool:
+            return app.dialer is not None and app.dialer.runs["c1"].status == "finished"
+
+        await wait_for(finished, timeout=120, what="campaign finished")
+    verdicts = {a["phone"][-2]: a["amd"] for a in await attempts(app)}
+    assert verdicts == {PERSON: "HUMAN", MACHINE: "MACHINE", SILENT_PERSON: "MACHINE", SHORT_MACHINE: "HUMAN"}
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ccapp"),
+            "campaign",
+            "amd-report",
+            "--db",
+            sqlite_url,
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    [c1] = [row for row in json.loads(out)["campaigns"] if row["campaign"] == "c1"]
+    assert (c1["machine_checked"], c1["false_machine"]) == (6, 3)  # the silent people
+    assert (c1["human_checked"], c1["false_human"]) == (7, 3)  # the short machines
+    assert c1["false_machine_rate"] == 0.5 and abs(c1["false_human_rate"] - 3 / 7) < 1e-9
