@@ -238,6 +238,30 @@ async def test_a_held_agent_who_does_not_answer_in_time_leaves_the_person_to_the
         await eventually(lambda: b.acd.tel.legs_to("PJSIP/a1")[0].ended, what="agent's phone hung up")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG connect.py _agent_for: when the held agent's phone fails (busy, offline) the person "
+    "is abandoned at once, though another agent is ready and the deadline is far: an avoidable "
+    "abandon counted against the legal budget",
+)
+async def test_a_person_whose_held_agent_phone_fails_gets_another_ready_agent(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    phones = {"PJSIP/a1": Script(fail_cause=17)}
+    async with bed(db_url, clock, agents=("a1", "a2"), lines={LEAD: ANSWERS}, agent_phones=phones) as b:
+        await b.acd.login("a1", "a2")  # a1, idle longest, is held for the only lead
+        _, line = await answered(b)
+        assert b.acd.state("a2") == "ready"
+        _, caller = b.hand_back(line, "HUMAN")
+        _, _, task = b.calls[line.attempt_id]
+        await eventually(lambda: b.acd.state("a2") == "on_call" or task.done(), what="a2 or the end")
+
+        assert caller.played == []
+        assert b.acd.state("a2") == "on_call"
+        caller.hang_up()
+
+
 async def test_a_not_sure_verdict_is_taken_as_a_person(db_url: str, clock: ShiftedClock) -> None:
     async with bed(db_url, clock, lines={LEAD: ANSWERS}) as b:
         await b.acd.login("a1")
