@@ -58,8 +58,8 @@ def disposition_result(outcome: str, right_party: bool | None, callback_at: date
         named = AttemptResult(_ALIASES.get(outcome, outcome))
     except ValueError:
         named = None
-    if named is not None and named is not AttemptResult.CALLBACK_REQUESTED:
-        return named
+    if named is not None:
+        return named  # a callback without a time: the policy's callback delay
     if right_party is False:
         return AttemptResult.WRONG_PARTY
     return AttemptResult.RIGHT_PARTY

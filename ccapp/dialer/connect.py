@@ -118,6 +118,8 @@ async def run_line(svc: DialerService, run: CampaignRun, attempt: Attempt) -> No
     except Exception:
         log.exception("attempt %s failed", attempt.attempt_id)
         svc.release_agent(attempt)
+        if attempt.line is not None and not attempt.handed_back.is_set():
+            await attempt.line.hangup()  # never a person left on an answered line in silence
         if attempt.attempt_id in svc.attempts and not attempt.handed_back.is_set():
             await svc.finish(attempt, AttemptResult.FAILED, result="failed", ended_at=svc.clock.now())
 
@@ -305,29 +307,31 @@ async def _agent_for(
     svc: DialerService, run: CampaignRun, attempt: Attempt, deadline: float
 ) -> tuple[str, Any, float] | None:
     """The agent who will talk to the person, their answered leg and ring time; None when no agent
-    can be talking by ``deadline``."""
-    if attempt.agent_id is None:
-        attempt.agent_id = await _wait_agent(svc, run, attempt, deadline - _RING_MARGIN_S)
+    can be talking by ``deadline``. An agent whose phone fails is replaced while time remains."""
+    while True:
         if attempt.agent_id is None:
-            return None
-    if attempt.agent_leg is None:
-        await ring_agent(svc, run, attempt)
-    assert attempt.agent_answered is not None
-    remaining = deadline - svc.clock.monotonic()
-    try:
-        async with asyncio.timeout(max(0.01, remaining)):
-            outcome = await asyncio.shield(attempt.agent_answered)
-    except TimeoutError:
-        outcome = None
-    agent_id = attempt.agent_id
-    if outcome is None or not outcome.answered:
+            attempt.agent_id = await _wait_agent(svc, run, attempt, deadline - _RING_MARGIN_S)
+            if attempt.agent_id is None:
+                return None
+        if attempt.agent_leg is None:
+            await ring_agent(svc, run, attempt)
+        assert attempt.agent_answered is not None
+        remaining = deadline - svc.clock.monotonic()
+        try:
+            async with asyncio.timeout(max(0.01, remaining)):
+                outcome = await asyncio.shield(attempt.agent_answered)
+        except TimeoutError:
+            outcome = None
+        agent_id = attempt.agent_id
+        if outcome is not None and outcome.answered:
+            return agent_id, attempt.agent_leg, round(svc.clock.monotonic() - attempt.agent_rung_mono, 3)
         log.warning("attempt %s: agent %s did not answer in time", attempt.attempt_id, agent_id)
         leg = attempt.agent_leg
         attempt.agent_id, attempt.agent_leg = None, None
         svc.spawn(leg.hangup(), name=f"agent-leg-{attempt.attempt_id}")  # the message comes first
         svc.acd.agent_missed(agent_id)
-        return None
-    return agent_id, attempt.agent_leg, round(svc.clock.monotonic() - attempt.agent_rung_mono, 3)
+        if outcome is None:
+            return None  # the deadline came
 
 
 async def _wait_agent(svc: DialerService, run: CampaignRun, attempt: Attempt, until: float) -> str | None:
@@ -364,11 +368,16 @@ async def _abandon(
     svc.spawn(
         svc.store.attempt_updated(attempt.attempt_id, abandoned=True), name=f"abandoned-{attempt.attempt_id}"
     )
-    with contextlib.suppress(CallGone):
-        await control.play([await svc.acd.render(message)])
-    with contextlib.suppress(CallGone):
-        await control.hangup()
-    await svc.finish(attempt, AttemptResult.ABANDONED, abandoned=True, ended_at=svc.clock.now())
+    try:
+        with contextlib.suppress(CallGone):
+            await control.play([await svc.acd.render(message)])
+    except Exception:
+        # a message that cannot be rendered or played must not keep the person on a silent line
+        log.exception("attempt %s: abandon message %r failed", attempt.attempt_id, message)
+    finally:
+        with contextlib.suppress(CallGone):
+            await control.hangup()
+        await svc.finish(attempt, AttemptResult.ABANDONED, abandoned=True, ended_at=svc.clock.now())
     return "abandoned"
 
 
