@@ -1,6 +1,7 @@
-"""A line from its answer to its end (`ccapp.dialer.connect`): AMD hands the answered call back; a
-person reaches an agent before ``answer + connect_within_s`` or hears the abandon message (counted in
-the abandon budget); a machine is hung up on or gets the campaign's message."""
+"""A person from the answer to an agent (`ccapp.dialer.connect`): AMD hands the answered call back;
+the person reaches an agent before ``answer + connect_within_s`` (held from the dial or the answer,
+or freed meanwhile) or hears the abandon message, counted in the abandon budget. Machines and lines
+that go away: `test_line_outcomes`."""
 
 from __future__ import annotations
 
@@ -8,34 +9,13 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from ccapp.acd.fakes import NEVER, Script, eventually
 from ccapp.calls.call import Call
 from ccapp.calls.model import EventKind as K
-from ccapp.dialer.fakes import ANSWERS, DialerBed, FakeLine, LineScript, ShiftedClock
-from tests.unit.dialer.beds import bed, campaign, number
+from ccapp.dialer.fakes import ANSWERS, DialerBed, LineScript, ShiftedClock
+from tests.unit.dialer.beds import answered, bed, campaign, finished, number, predictive_line_without_agent
 
 LEAD = number(1)
-
-
-async def answered(b: DialerBed, campaign_id: str = "c1") -> tuple[str, FakeLine]:
-    """Import one lead, start the campaign, wait until its answered line is in AMD."""
-    [lead] = await b.add_leads(campaign_id, [LEAD])
-    await b.svc.command(campaign_id, "start", actor="ann")
-    [line] = await b.out.wait_dials(1)
-    await eventually(lambda: line.detected, what="the line in AMD")
-    return lead, line
-
-
-async def finished(b: DialerBed, lead_id: str) -> dict[str, Any]:
-    """Wait until the lead's attempt is over (the lead left 'dialling'); its attempt row."""
-    for _ in range(300):
-        if (await b.lead(lead_id)).status != "dialling":
-            [row] = await b.attempts(lead_id)
-            return row
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"lead {lead_id} still dialling")
 
 
 def events(b: DialerBed, call: Call, kind: K) -> list[dict[str, Any]]:
@@ -141,18 +121,6 @@ async def test_predictive_holds_a_ready_agent_at_the_answer_and_rings_them_befor
         assert (await finished(b, lead))["agent_id"] == "a1"
 
 
-async def predictive_line_without_agent(b: DialerBed) -> tuple[str, FakeLine]:
-    """Predictive: a line dialled while a1 was ready, who then went on a break before the answer."""
-    await b.acd.login("a1")
-    [lead] = await b.add_leads("c1", [LEAD])
-    await b.svc.command("c1", "start", actor="ann")
-    [line] = await b.out.wait_dials(1)
-    await b.acd.service.set_not_ready("a1", "break")
-    line.answer()
-    await eventually(lambda: line.detected, what="the line in AMD")
-    return lead, line
-
-
 async def test_a_person_no_agent_can_take_in_time_hears_the_abandon_message_and_counts_as_abandoned(
     db_url: str, clock: ShiftedClock
 ) -> None:
@@ -181,13 +149,6 @@ async def test_a_person_no_agent_can_take_in_time_hears_the_abandon_message_and_
         assert b.acd.tel.dials == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG connect.py _abandon: a message that cannot be rendered (text: without a TTS engine, "
-    "or the engine failing) raises out of outbound_route: no message, no hang-up by ccapp, and the "
-    "attempt is never finished (the lead stays 'dialling' until a restart)",
-)
 async def test_an_abandon_message_that_cannot_be_rendered_still_ends_the_call_and_the_attempt(
     db_url: str, clock: ShiftedClock
 ) -> None:
@@ -238,13 +199,6 @@ async def test_a_held_agent_who_does_not_answer_in_time_leaves_the_person_to_the
         await eventually(lambda: b.acd.tel.legs_to("PJSIP/a1")[0].ended, what="agent's phone hung up")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG connect.py _agent_for: when the held agent's phone fails (busy, offline) the person "
-    "is abandoned at once, though another agent is ready and the deadline is far: an avoidable "
-    "abandon counted against the legal budget",
-)
 async def test_a_person_whose_held_agent_phone_fails_gets_another_ready_agent(
     db_url: str, clock: ShiftedClock
 ) -> None:
@@ -272,170 +226,3 @@ async def test_a_not_sure_verdict_is_taken_as_a_person(db_url: str, clock: Shift
         await b.acd.service.disposition("a1", call.call_id, outcome="sale")
         row = await finished(b, lead)
         assert (row["result"], row["amd"]) == ("notsure", "NOTSURE")
-
-
-# ------------------------------------------------------------------------------ machines
-
-
-async def test_a_machine_is_hung_up_on_and_its_held_agent_released(db_url: str, clock: ShiftedClock) -> None:
-    async with bed(db_url, clock, lines={LEAD: ANSWERS}) as b:
-        await b.acd.login("a1")
-        lead, line = await answered(b)
-        _, caller = b.hand_back(line, "MACHINE", "LONGGREETING")
-        row = await finished(b, lead)
-
-        assert [name for name, _ in caller.actions] == ["hangup"]
-        assert (row["result"], row["amd"]) == ("machine", "MACHINE")
-        stored = await b.lead_row(lead)
-        assert (stored["status"], stored["last_result"]) == ("scheduled", "machine_hangup")
-        await eventually(lambda: b.acd.state("a1") == "ready")
-        assert b.acd.tel.legs_to("PJSIP/a1")[0].ended  # rung at the answer, hung up at the verdict
-
-
-async def test_a_machine_gets_the_campaign_message_in_the_dialplan(db_url: str, clock: ShiftedClock) -> None:
-    settings = campaign(machine="message", machine_message="ccapp/leave-message")
-    async with bed(db_url, clock, campaigns={"c1": settings}, lines={LEAD: ANSWERS}) as b:
-        await b.acd.login("a1")
-        lead, line = await answered(b)
-        _, caller = b.hand_back(line, "MACHINE")
-        await finished(b, lead)
-
-        assert caller.actions == [
-            ("set", ("CCAPP_MACHINE_MESSAGE", "ccapp/leave-message")),
-            ("continue", ("ccapp-outbound", "machine", 1)),
-        ]
-        assert (await b.lead_row(lead))["last_result"] == "machine_message"
-        await eventually(lambda: b.acd.state("a1") == "ready")
-
-
-async def test_an_audited_machine_goes_to_an_agent_and_is_not_counted_as_a_live_answer(
-    db_url: str, clock: ShiftedClock
-) -> None:
-    settings = campaign(amd_audit_fraction=1.0)
-    async with bed(db_url, clock, campaigns={"c1": settings}, lines={LEAD: ANSWERS}) as b:
-        await b.acd.login("a1")
-        lead, line = await answered(b)
-        call, caller = b.hand_back(line, "MACHINE", "LONGGREETING")
-        await eventually(lambda: b.acd.state("a1") == "on_call")
-        assert [e["value"] for e in events(b, call, K.VARIABLE) if e["name"] == "amd_audit"] == ["1"]
-        caller.hang_up()
-        await b.acd.service.disposition("a1", call.call_id, outcome="sale", right_party=True)
-        row = await finished(b, lead)
-
-        assert (row["result"], row["amd"], row["outcome"]) == ("machine", "MACHINE", "sale")
-        assert b.svc.runs["c1"].window_live == 0
-        assert await b.store.abandon_window("c1", clock.now() - timedelta(days=1)) == (0, 0)
-
-
-async def test_an_audited_machine_no_agent_takes_is_not_counted_as_abandoned(
-    db_url: str, clock: ShiftedClock
-) -> None:
-    settings = campaign(mode="predictive", amd_audit_fraction=1.0)
-    async with bed(db_url, clock, campaigns={"c1": settings}, lines={LEAD: ANSWERS}) as b:
-        lead, line = await predictive_line_without_agent(b)
-        b.hand_back(line, "MACHINE")
-        await finished(b, lead)
-
-        run = b.svc.runs["c1"]
-        assert (run.window_live, run.window_abandoned) == (0, 0)
-        assert await b.store.abandon_window("c1", clock.now() - timedelta(days=1)) == (0, 0)
-
-
-# ------------------------------------------------------------------------------ lines that go away
-
-
-async def test_a_lead_who_hangs_up_while_amd_listens_is_retried_and_the_agent_released(
-    db_url: str, clock: ShiftedClock
-) -> None:
-    script = LineScript(gone_in_amd=True, amd_s=0.05)
-    async with bed(db_url, clock, lines={LEAD: script}) as b:
-        await b.acd.login("a1")
-        lead, _ = await answered(b)
-        row = await finished(b, lead)
-
-        assert (row["result"], row["hangup_cause"]) == ("failed", 16)
-        stored = await b.lead_row(lead)
-        assert (stored["status"], stored["last_result"]) == ("scheduled", "hung_up_during_amd")
-        await eventually(lambda: b.acd.state("a1") == "ready")
-
-
-async def test_a_line_amd_never_hands_back_is_hung_up_and_retried(
-    db_url: str, clock: ShiftedClock, short_amd_timeout: None
-) -> None:
-    async with bed(db_url, clock, lines={LEAD: ANSWERS}) as b:
-        await b.acd.login("a1")
-        lead, line = await answered(b)
-        row = await finished(b, lead)
-
-        assert line.hung_up_by_ccapp == 16
-        assert (row["result"], row["hangup_cause"]) == ("failed", None)
-        assert (await b.lead_row(lead))["status"] == "scheduled"
-        await eventually(lambda: b.acd.state("a1") == "ready")
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG connect.py run_line: an error after the answer (here the agent's phone cannot be "
-    "dialled) is logged and the attempt closed as failed, but the answered line is neither sent to "
-    "AMD nor hung up: the person is left in silence",
-)
-async def test_an_error_after_the_answer_does_not_leave_the_person_in_silence(
-    db_url: str, clock: ShiftedClock
-) -> None:
-    async with bed(db_url, clock, lines={LEAD: ANSWERS}) as b:
-
-        async def refused(*args: object, **kwargs: object) -> None:
-            raise RuntimeError("ARI said 500")
-
-        b.acd.tel.dial = refused  # type: ignore[method-assign,assignment]
-        await b.acd.login("a1")
-        [lead] = await b.add_leads("c1", [LEAD])
-        await b.svc.command("c1", "start", actor="ann")
-        [line] = await b.out.wait_dials(1)
-        row = await finished(b, lead)
-
-        assert row["result"] == "failed"
-        assert b.acd.state("a1") == "ready"
-        assert line.gone
-        assert line.detected or line.hung_up_by_ccapp is not None
-
-
-async def test_a_verdict_for_an_unknown_attempt_is_hung_up(db_url: str, clock: ShiftedClock) -> None:
-    from ccapp.dialer.connect import outbound_route
-
-    async with bed(db_url, clock) as b:
-        call, caller = b.acd.call()
-        assert await outbound_route(b.svc, call, caller, ("from-before-a-restart", "HUMAN")) == "orphan"
-        assert caller.actions == [("hangup", 16)]
-
-
-async def test_a_person_who_hangs_up_before_the_bridge_is_not_closed_as_reached(
-    db_url: str, clock: ShiftedClock, short_grace: None
-) -> None:
-    async with bed(db_url, clock, lines={LEAD: ANSWERS}) as b:
-        await b.acd.login("a1")
-        lead, line = await answered(b)
-        _, caller = b.hand_back(line, "HUMAN")
-        caller.hang_up()  # "hello?" … and gone before the agent's phone is bridged
-        await finished(b, lead)
-
-        stored = await b.lead_row(lead)
-        assert (stored["status"], stored["last_result"]) == ("scheduled", "hung_up_before_agent")
-
-
-async def test_a_person_whose_agent_drops_before_the_bridge_hears_the_abandon_message(
-    db_url: str, clock: ShiftedClock, short_grace: None
-) -> None:
-    # the agent picks up at the answer and hangs up on the silence while AMD listens
-    phones = {"PJSIP/a1": Script(answer_after=0.0, talk_s=0.01)}
-    async with bed(db_url, clock, lines={LEAD: ANSWERS}, agent_phones=phones) as b:
-        await b.acd.login("a1")
-        lead, line = await answered(b)
-        await eventually(lambda: b.acd.tel.legs_to("PJSIP/a1")[0].ended, what="the agent hung up")
-        _, caller = b.hand_back(line, "HUMAN")
-        row = await finished(b, lead)
-
-        assert caller.played == [("ccapp/ccapp-abandon",)]
-        assert row["abandoned"] is True
-        assert b.svc.runs["c1"].window_abandoned == 1

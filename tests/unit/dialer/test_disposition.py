@@ -99,12 +99,6 @@ async def test_a_callback_time_reschedules_the_lead_at_that_time(db_url: str, cl
         assert lead["next_attempt_at"] == at and lead["callback_at"] == at
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG attempt.py disposition_result: outcome 'callback_requested' without a callback time "
-    "is not taken as named; it falls to the right-party rule and the lead is closed as done",
-)
 async def test_a_callback_requested_without_a_time_reschedules_the_lead_after_the_callback_delay(
     db_url: str, clock: ShiftedClock
 ) -> None:
