@@ -5,8 +5,11 @@ agent gone before the bridge."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
+
+import pytest
 
 from ccapp.acd.fakes import Script, eventually
 from ccapp.calls.call import Call
@@ -86,6 +89,31 @@ async def test_an_audited_machine_no_agent_takes_is_not_counted_as_abandoned(
         run = b.svc.runs["c1"]
         assert (run.window_live, run.window_abandoned) == (0, 0)
         assert await b.store.abandon_window("c1", clock.now() - timedelta(days=1)) == (0, 0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG connect.py _machine: a machine message that cannot be rendered (text: without a TTS "
+    "engine) raises out of outbound_route: the machine is not hung up and the attempt never finished "
+    "(the lead stays 'dialling' until a restart); _abandon got this fix in b4dc1c7, _machine not",
+)
+async def test_a_machine_message_that_cannot_be_rendered_still_ends_the_call_and_the_attempt(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    settings = campaign(machine="message", machine_message="text:Please call us back.")  # no TTS
+    async with bed(db_url, clock, campaigns={"c1": settings}, lines={LEAD: ANSWERS}) as b:
+        await b.acd.login("a1")
+        lead, line = await answered(b)
+        _, caller = b.hand_back(line, "MACHINE")
+        _, _, task = b.calls[line.attempt_id]
+        await asyncio.wait({task}, timeout=3)
+
+        assert not task.exception(), task.exception()
+        assert caller.gone
+        stored = await b.lead_row(lead)
+        assert stored["status"] == "scheduled"
+        await eventually(lambda: b.acd.state("a1") == "ready")
 
 
 # ------------------------------------------------------------------------------ lines that go away
