@@ -60,6 +60,7 @@ async def test_a_right_party_disposition_closes_the_lead(db_url: str, clock: Shi
         ("not_home", False, "wrong_party", timedelta(hours=4)),
         ("busy_now", None, "right_party", None),  # says neither: the right party was reached
         ("wrong_number", False, "wrong_number", None),
+        ("answering_machine", None, "machine", timedelta(hours=3)),  # an audited "machine" was one
     ],
 )
 async def test_the_disposition_given_in_wrap_up_reschedules_or_closes_the_lead(
