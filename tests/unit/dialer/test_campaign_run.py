@@ -224,3 +224,36 @@ async def test_a_pause_is_not_undone_by_a_round_that_read_the_status_just_before
         await asyncio.sleep(0.3)
         assert b.svc.runs["c1"].status == "paused"
         assert b.out.originations == []
+
+
+@pytest.mark.parametrize(("window", "counted"), [("30d", (2, 1)), ("24h", (1, 0))])
+async def test_the_abandon_window_is_read_back_from_the_attempts_after_a_restart(
+    db_url: str, clock: ShiftedClock, window: str, counted: tuple[int, int]
+) -> None:
+    async with bed(db_url, clock, campaigns={"c1": campaign(abandon_window=window)}) as b:
+        await lead_due_later(b)
+        # before this process: an abandoned live answer 2 days ago, a served one an hour ago
+        for attempt_id, ago, abandoned in [
+            ("old", timedelta(days=2), True),
+            ("new", timedelta(hours=1), False),
+        ]:
+            await b.store.attempt_started(
+                attempt_id=attempt_id,
+                campaign_id="c1",
+                lead_id="x",
+                phone=number(1),
+                started_at=clock.now() - ago,
+            )
+            await b.store.attempt_updated(attempt_id, result="human", abandoned=abandoned)
+        await b.svc.command("c1", "start", actor="ann")
+        run = b.svc.runs["c1"]
+        await eventually(lambda: run.window_read_mono > 0, what="the window read")
+
+        assert (run.window_live, run.window_abandoned) == counted
+        view = await b.svc.view("c1")
+        assert view["abandon"] == {
+            "target": 0.03,
+            "window": window,
+            "live_answers": counted[0],
+            "abandoned": counted[1],
+        }
