@@ -226,3 +226,19 @@ async def test_a_not_sure_verdict_is_taken_as_a_person(db_url: str, clock: Shift
         await b.acd.service.disposition("a1", call.call_id, outcome="sale")
         row = await finished(b, lead)
         assert (row["result"], row["amd"]) == ("notsure", "NOTSURE")
+
+
+async def test_without_amd_every_answer_is_a_person_and_no_verdict_is_stored(
+    db_url: str, clock: ShiftedClock
+) -> None:
+    settings = campaign(amd=False)
+    async with bed(db_url, clock, campaigns={"c1": settings}, lines={LEAD: ANSWERS}) as b:
+        await b.acd.login("a1")
+        lead, line = await answered(b)
+        assert line.origination.variables["CCAPP_AMD"] == "0"
+        call, caller = b.hand_back(line, "HUMAN", "AMD off")  # what the dialplan says with AMD off
+        await eventually(lambda: b.acd.state("a1") == "on_call")
+        caller.hang_up()
+        await b.acd.service.disposition("a1", call.call_id, outcome="sale")
+        row = await finished(b, lead)
+        assert (row["result"], row["amd"]) == ("human", None)
