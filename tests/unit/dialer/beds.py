@@ -30,7 +30,8 @@ def campaign(**kw: Any) -> CampaignSettings:
 
 
 def queue(**kw: Any) -> QueueSettings:
-    """The agents' queue: agent phones ring 0.3 s at most, wrap-up 0.2 s."""
+    """The agents' queue: wrap-up 0.2 s; agent phones are dialled with a 0.3 s ring timeout (the
+    ACD's fake phones ignore it: they follow their `Script`)."""
     values: dict[str, Any] = {"ring_timeout_s": 0.3, "wrap_up_s": 0.2, "announce_every_s": None}
     values.update(kw)
     return QueueSettings(**values)
