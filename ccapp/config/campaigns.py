@@ -72,7 +72,7 @@ class CampaignSettings(BaseModel):
     abandon_target: Annotated[float, Field(strict=True, gt=0, le=0.5)] = 0.03
     abandon_window: Literal["30d", "24h"] = "30d"
     #: seconds after a live answer within which an agent must be talking, else the message plays
-    connect_within_s: Annotated[float, Field(strict=True, gt=0, le=2.0)] = 2.0
+    connect_within_s: Annotated[float, Field(strict=True, ge=1.0, le=2.0)] = 2.0
     #: when the held agent's phone is rung: at the answer (the agent is on the line when AMD says
     #: "person", so the 2-second rule is met even with a phone that takes a moment to answer; a
     #: machine then costs the agent a short silent call), or only at a person's verdict

@@ -37,6 +37,8 @@ S = AgentState
 #: playback takes ~0.1 s to start and its audio a few frames to reach the caller; measured on the test
 #: bed: without a margin the message began 2.06 s after the answer)
 PLAY_MARGIN_S = 0.5
+#: played when the campaign's own abandon message cannot be (asterisk-conf/sounds)
+DEFAULT_ABANDON_MESSAGE = "ccapp/ccapp-abandon"
 #: an agent freed later than this before the decision is not rung: the phone could not answer in time
 _RING_MARGIN_S = 0.25
 #: after the talk, how long past the wrap-up a disposition is waited for
@@ -225,6 +227,12 @@ async def _machine(svc: DialerService, run: CampaignRun, attempt: Attempt, contr
             await control.hangup()
     except CallGone:
         pass
+    except Exception:
+        log.exception(
+            "attempt %s: machine message %r failed; hanging up", attempt.attempt_id, s.machine_message
+        )
+        with contextlib.suppress(CallGone):
+            await control.hangup()
     await svc.finish(
         attempt,
         AttemptResult.MACHINE,
@@ -372,12 +380,17 @@ async def _abandon(
         with contextlib.suppress(CallGone):
             await control.play([await svc.acd.render(message)])
     except Exception:
-        # a message that cannot be rendered or played must not keep the person on a silent line
+        # a message that cannot be rendered or played must not keep the person on a silent line; the
+        # law still wants a message: the recorded default
         log.exception("attempt %s: abandon message %r failed", attempt.attempt_id, message)
+        with contextlib.suppress(Exception):
+            await control.play([DEFAULT_ABANDON_MESSAGE])
     finally:
         with contextlib.suppress(CallGone):
             await control.hangup()
-        await svc.finish(attempt, AttemptResult.ABANDONED, abandoned=True, ended_at=svc.clock.now())
+        # an audited machine no agent took is retried as a machine, not after the abandon delay
+        result = AttemptResult.MACHINE if attempt.verdict == MACHINE else AttemptResult.ABANDONED
+        await svc.finish(attempt, result, abandoned=True, ended_at=svc.clock.now())
     return "abandoned"
 
 

@@ -119,6 +119,12 @@ async def accept(svc: DialerService, agent_id: str) -> dict[str, Any]:
             await svc.store.release(offer.lead.lead_id, status="scheduled", next_attempt_at=svc.clock.now())
             svc.forget(attempt)
             return False
+        if run.status != "running":  # paused while the agent's phone rang: not one more dial
+            svc.previews.pop(agent_id, None)
+            svc.release_agent(attempt)
+            svc.forget(attempt)
+            await svc.store.release(offer.lead.lead_id, status="scheduled", next_attempt_at=svc.clock.now())
+            return False
         if not await svc.dialable(run, offer.lead):
             svc.previews.pop(agent_id, None)
             svc.release_agent(attempt)

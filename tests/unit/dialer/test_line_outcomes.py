@@ -9,8 +9,6 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from ccapp.acd.fakes import Script, eventually
 from ccapp.calls.call import Call
 from ccapp.calls.model import EventKind as K
@@ -91,13 +89,6 @@ async def test_an_audited_machine_no_agent_takes_is_not_counted_as_abandoned(
         assert await b.store.abandon_window("c1", clock.now() - timedelta(days=1)) == (0, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG connect.py _machine: a machine message that cannot be rendered (text: without a TTS "
-    "engine) raises out of outbound_route: the machine is not hung up and the attempt never finished "
-    "(the lead stays 'dialling' until a restart); _abandon got this fix in b4dc1c7, _machine not",
-)
 async def test_a_machine_message_that_cannot_be_rendered_still_ends_the_call_and_the_attempt(
     db_url: str, clock: ShiftedClock
 ) -> None:

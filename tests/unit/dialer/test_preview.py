@@ -259,13 +259,6 @@ async def test_a_pause_withdraws_open_offers_and_frees_their_agents(db_url: str,
         assert b.out.originations == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG preview.py accept/agent_first: the lead is checked again when the agent answers "
-    "(do-not-call, window, cap) but not the campaign's status, so a pause while the agent's phone "
-    "rings still dials the lead (dial_lead re-checks the status after its claim; this path does not)",
-)
 async def test_a_pause_while_the_accepting_agent_phone_rings_stops_the_dial(
     db_url: str, clock: ShiftedClock
 ) -> None:
