@@ -257,7 +257,8 @@ async def test_agent_leaving_first_returns_answered_and_the_caller_continues() -
         assert await asyncio.wait_for(task, 3) == "answered"
         assert not caller.gone
         [gone] = bed.events(call, K.AGENT_DISCONNECTED)
-        assert gone["by"] == "agent" and gone["agent_id"] == "a1" and gone["talk_s"] >= 0.05
+        # the phone's 0.05 s run from its answer, talk_s from the bridge a moment later
+        assert gone["by"] == "agent" and gone["agent_id"] == "a1" and 0.03 <= gone["talk_s"] <= 0.5
         assert bed.state("a1") == "wrap_up"
         assert bed.tel.bridges == {}
         assert call.call_id not in bed.service.sessions
