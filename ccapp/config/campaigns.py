@@ -28,15 +28,16 @@ _TRUNK_PATTERN = r"^[A-Za-z]+/\S*\{(number|digits)\}\S*$"
 RETRYABLE = tuple(r.value for r in AttemptResult if r not in FINAL_RESULTS)
 
 
-def _zone(value: str) -> str:
+def zone_name(value: str) -> str:
+    """``value`` if it names an IANA time zone (the KPI reports' and the campaigns' zones)."""
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r} (an IANA name such as America/New_York)") from exc
+        raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Paris)") from exc
     return value
 
 
-Zone = Annotated[str, AfterValidator(_zone)]
+Zone = Annotated[str, AfterValidator(zone_name)]
 
 
 class CampaignSettings(BaseModel):

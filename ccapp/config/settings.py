@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from ccapp.acd.escalation import rule_problem
 from ccapp.acd.model import MAX_LEVEL, MIN_LEVEL, Strategy
-from ccapp.config.campaigns import CampaignSettings
+from ccapp.config.campaigns import CampaignSettings, zone_name
 from ccapp.config.redact import redact_url
 from ccapp.ivr.schedule import Schedule
 from ccapp.ivr.tree import PROMPT_SCHEMES, Tree
@@ -398,16 +398,6 @@ class RecordingSettings(_Section):
     retention_days: Annotated[int, Field(strict=True, ge=1)] = 90
 
 
-def _zone_name(value: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Paris)") from exc
-    return value
-
-
 class KpiSettings(_Section):
     """KPI thresholds (DESIGN.md section 5) and the reports' default time zone."""
 
@@ -418,7 +408,7 @@ class KpiSettings(_Section):
     #: repeat window W: a contact from the same number on the same topic within it is a repeat
     repeat_window_s: Seconds = 7 * 86400.0
     #: IANA time zone of report intervals (days, weeks…) when a report does not name one
-    time_zone: Annotated[str, AfterValidator(_zone_name)] = "UTC"
+    time_zone: Annotated[str, AfterValidator(zone_name)] = "UTC"
     #: keep the 15-minute queue roll-ups current as calls close (fast reports over long periods)
     rollups: bool = True
 
