@@ -45,6 +45,7 @@ class Cell:
     p_live: float
     pacer: str
     occupancy: float
+    worst_occupancy: float  # the lowest seed
     abandon: float
     max_window: float
     dials_per_hour: float
@@ -82,6 +83,7 @@ def run_cells(
             key[1],
             key[2],
             statistics.fmean(r.occupancy for r in rs),
+            min(r.occupancy for r in rs),
             statistics.fmean(r.abandon_rate for r in rs),
             max(r.max_window_abandon for r in rs),
             statistics.fmean(r.dials_per_hour for r in rs),
@@ -131,6 +133,7 @@ def table(cells: dict[tuple[int, float, str], Cell], hours: float) -> tuple[str,
         "TAPERED ab %",
         "TAPERED max win %",
         "ccapp occ %",
+        "ccapp worst seed occ %",
         "ccapp ab %",
         "ccapp max win %",
         "ref occ %",
@@ -158,6 +161,7 @@ def table(cells: dict[tuple[int, float, str], Cell], hours: float) -> tuple[str,
                     _pct(tap.abandon),
                     _pct(tap.max_window),
                     _pct(ours.occupancy),
+                    _pct(ours.worst_occupancy),
                     _pct(ours.abandon),
                     _pct(ours.max_window),
                     "—" if ref is None else _pct(ref),

@@ -11,11 +11,11 @@ from ccapp.cli import main
 
 def test_a_campaign_shift_prints_occupancy_and_abandonment(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
-        ["simulate", "--campaign", "--agents", "5", "--p", "0.3", "--hours", "0.5", "--pacer", "progressive"]
+        ["simulate", "--campaign", "--agents", "3", "--p", "0.3", "--hours", "0.2", "--pacer", "progressive"]
     )
     assert code == 0
     out = capsys.readouterr().out
-    assert out.startswith("progressive: 5 agents, p = 0.3, 0.5 h")
+    assert out.startswith("progressive: 3 agents, p = 0.3, 0.2 h")
     assert "occupancy" in out
     assert "abandoned          0.00% (0 of" in out
 
