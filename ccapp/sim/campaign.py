@@ -9,7 +9,8 @@ The shift (the benchmark of issue 6, all parameters in `CampaignScenario`):
 
 * ``agents`` agents logged in for the whole run; one campaign, so agents are interchangeable (no ACD
   routing: the first free agent takes the first waiting party);
-* a dialled line is a live person with probability ``p_live``, answering after U(4, 20) s of ringing;
+* a dialled line is a live person with probability ``p_live`` (``p_live_change``: another one from
+  a given second on, a list that answers unlike its history), answering after U(4, 20) s of ringing;
   otherwise 60 % no answer (released at 25 s), 20 % busy (released at 3 s), 20 % answering machine
   (answers after U(4, 20) s like a person, AMD says "machine" 3 s later, the line is released then);
 * a live answer is bridged at once to a free agent; with none free it waits up to ``grace_s`` (2 s)
@@ -66,6 +67,7 @@ class CampaignScenario:
     busy: tuple[float, float] = (0.2, 3.0)
     machine_amd_s: float = 3.0  # the rest of non-live are machines: answer + this
     handle: Sampler = BENCHMARK_HANDLE
+    p_live_change: tuple[float, float] | None = None  # (at second, new p): a list that changes
     tapered: TaperedSettings = DEFAULT_TAPERED
     prior: Prior = DEFAULT_PRIOR
 
@@ -74,6 +76,8 @@ class CampaignScenario:
             raise InvalidScenario(f"campaign: agents must be >= 1, not {self.agents}")
         if not 0.0 < self.p_live <= 1.0:
             raise InvalidScenario(f"campaign: p_live must be in (0, 1], not {self.p_live}")
+        if self.p_live_change is not None and not 0.0 < self.p_live_change[1] <= 1.0:
+            raise InvalidScenario(f"campaign: the new p_live must be in (0, 1], not {self.p_live_change[1]}")
         if self.pacer not in PACERS:
             raise InvalidScenario(f"campaign: pacer must be one of {', '.join(PACERS)}, not {self.pacer!r}")
         if not self.hours * 3600.0 > self.warmup_s:
@@ -260,7 +264,10 @@ class CampaignSimulation:
         self._seq += 1
         line = self._seq
         ring = rng.uniform(*sc.ring_s)
-        if rng.random() < sc.p_live:
+        p = sc.p_live
+        if sc.p_live_change is not None and self.now >= sc.p_live_change[0]:
+            p = sc.p_live_change[1]
+        if rng.random() < p:
             outcome, after = "live", ring
         else:
             u = rng.random()

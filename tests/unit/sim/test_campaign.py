@@ -41,6 +41,30 @@ def test_predictive_keeps_agents_busier_than_progressive_within_the_abandon_targ
     assert predictive.max_window_abandon <= 0.03
 
 
+def test_the_answer_probability_can_change_mid_run() -> None:
+    steady = run_campaign(CampaignScenario(agents=5, p_live=0.1, pacer="progressive", hours=0.5))
+    changed = run_campaign(
+        CampaignScenario(agents=5, p_live=0.1, pacer="progressive", hours=0.5, p_live_change=(0.0, 0.9))
+    )
+    assert changed.live_answers > 2 * steady.live_answers
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("before", "after"), [(0.2, 0.4), (0.4, 0.2)])
+def test_a_list_that_changes_its_answer_rate_mid_shift_keeps_the_window_under_target(
+    before: float, after: float
+) -> None:
+    result = run_campaign(CampaignScenario(agents=10, p_live=before, p_live_change=(4 * 3600.0, after)))
+    assert result.max_window_abandon <= 0.03
+    assert result.occupancy > 0.8
+
+
+@pytest.mark.slow
+def test_every_rolling_24_h_window_of_a_56_h_run_stays_under_target() -> None:
+    result = run_campaign(CampaignScenario(agents=10, p_live=0.2, hours=56.0))
+    assert result.max_window_abandon <= 0.03
+
+
 def test_the_tapered_baseline_runs_through_the_same_loop() -> None:
     result = run_campaign(CampaignScenario(agents=10, p_live=0.3, pacer="tapered", hours=0.5))
     assert result.dials > 0
@@ -71,6 +95,8 @@ def test_bad_scenarios_are_refused() -> None:
         CampaignScenario(agents=0, p_live=0.3)
     with pytest.raises(InvalidScenario, match="p_live"):
         CampaignScenario(agents=5, p_live=1.5)
+    with pytest.raises(InvalidScenario, match="new p_live"):
+        CampaignScenario(agents=5, p_live=0.3, p_live_change=(60.0, 0.0))
     with pytest.raises(InvalidScenario, match="pacer"):
         CampaignScenario(agents=5, p_live=0.3, pacer="ratio")
     with pytest.raises(InvalidScenario, match="warm-up"):
