@@ -142,6 +142,9 @@ class AbandonBudget:
 
     @property
     def exhausted(self) -> bool:
+        """No abandon may be risked now: the window's allowance is used up (or the target is 0)."""
+        if self.target <= 0:
+            return True
         return self.abandoned > 0 and self.abandoned >= self.target * self.live_answers
 
     def use(self) -> float:

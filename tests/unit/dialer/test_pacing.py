@@ -90,6 +90,11 @@ def test_predictive_dials_only_progressive_safe_lines_once_the_budget_is_spent()
     assert lines_to_dial("predictive", STATS, _floor(ready=0, on_call=20, in_flight=5), spent) == 0
 
 
+def test_a_zero_target_dials_progressively() -> None:
+    zero = AbandonBudget(target=0.0, live_answers=0, abandoned=0)
+    assert lines_to_dial("predictive", STATS, _floor(ready=4, on_call=20, in_flight=1), zero) == 3
+
+
 def test_predictive_dials_more_lines_than_ready_agents_when_answers_are_rare() -> None:
     n = lines_to_dial("predictive", STATS, _floor(ready=5, on_call=45), BUDGET)
     assert n > 5
