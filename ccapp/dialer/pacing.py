@@ -17,11 +17,13 @@ Predictive: the physics
 
     * ``A(t) = ready + reserved + #{wrap-ups ending by t} + Σ_i P(H ≤ a_i + t | H > a_i)`` over the
       agents on a call, a_i the time already talked and H the handle-time distribution (a log-normal
-      fitted to recent handle times): the *residual life* of each call, so an agent at minute 9 of a
-      3-minute-average call counts for less than one at second 5 only if the distribution says so;
+      fitted to recent handle times): the *residual life* of each call — each agent counts with its
+      own conditional chance to be done by then, not with the mean handle time;
     * ``L(τ) = live parties waiting + Σ_j P(live answer in (e_j, e_j + τ] | unresolved at e_j)`` over
       the lines in flight (e_j their age), from the answer probability p and the observed ring-time
-      distributions of live and of non-live outcomes, plus ``n · p · G(τ)`` for the other new lines.
+      distributions of live and of non-live outcomes; plus ``n · p · G(τ)`` for the other new lines;
+      plus ``rate · p · ∫_0^τ G`` for the lines the pacer will dial in the next seconds at today's
+      pace (rate = lines in flight / mean line life), which answer before a late answer of this one.
 
     With a normal approximation of ``L − A`` (means and variances add; half-unit continuity
     correction) the marginal risk of the n-th new line is its abandon probability averaged over
@@ -29,7 +31,7 @@ Predictive: the physics
     most θ: every line dialled earns its place, so the floor is read again on the next call.
 
 Predictive: the budget
-    θ is the marginal risk the campaign can afford, ``θ = θ0 · exp(κ · (x0 − x))`` clipped, where
+    θ is the marginal risk the campaign can afford, ``θ = θ0 · target · exp(κ · (x0 − x))`` clipped, where
     ``x = (abandoned + prior) / (target · (live answers + prior))`` is the abandon-budget use of the
     campaign's rolling window (30 days or 24 h) so far and ``x0`` the set point below 1. When the
     window runs hot θ shrinks, when it runs cold θ grows: the window's *own* rate is held under
