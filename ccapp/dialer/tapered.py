@@ -1,7 +1,10 @@
 """A re-implementation of VICIdial's ADAPT_TAPERED adaptive dial level, as the benchmark's baseline.
 
-Written from VICIdial's public description of its campaign settings, not from its code. What the
-public documentation says:
+Written from VICIdial's public description of its campaign settings, not from its code. Sources:
+VICIdial's admin help text for the dial methods and adaptive fields (as recalled; the search
+corpora held only third-party summaries, e.g. vicifast.com's glossary "ADAPT_TAPERED … eases the
+calling pace down as a campaign runs" and "Maximum adapt dial level … default 3.0", and
+vicistack.com's tuning guide). What that description says:
 
 * the *dial level* (``auto_dial_level``) is the number of lines kept per agent; in the adaptive dial
   methods a periodic process (``AST_VDadapt``) raises or lowers it toward the *drop percentage
