@@ -193,6 +193,8 @@ async def test_bridge_recording_and_moh_operations_work_on_a_live_channel(bed: B
             name = f"it-{uuid.uuid4().hex[:8]}"
             recording = await bed.client.bridges.record(bridge.id, name, format="wav", max_duration_s=5)
             assert recording.name == name
+            # a recording can be paused once it is in session (under load that takes a moment)
+            await bed.wait_for(lambda e: e.type == "RecordingStarted")
             await bed.client.recordings.pause(name)
             await bed.client.recordings.unpause(name)
             await bed.client.recordings.stop(name)
