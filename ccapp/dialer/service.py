@@ -305,10 +305,15 @@ class DialerService:
         self.spawn(self._run_line(run, attempt, before), name=f"line-{attempt_id}")
         return attempt
 
+    @staticmethod
+    def dnc_lists_of(run: CampaignRun) -> tuple[str, ...]:
+        """The do-not-call lists a campaign's numbers are checked against."""
+        return (*run.settings.dnc_lists, f"campaign:{run.campaign_id}")
+
     async def dialable(self, run: CampaignRun, lead: LeadRecord) -> bool:
         s = run.settings
         now = self.clock.now()
-        blocked = await dnc_blocked(self.store.db, lead.phone, (*s.dnc_lists, f"campaign:{run.campaign_id}"))
+        blocked = await dnc_blocked(self.store.db, lead.phone, self.dnc_lists_of(run))
         if blocked is not None:
             log.info(
                 "campaign %s: lead %s blocked by do-not-call list %s", run.campaign_id, lead.lead_id, blocked
@@ -387,8 +392,25 @@ class DialerService:
 
         if before is not None and not await before(attempt):
             return
+        # The do-not-call lists once more, as the last step before the originate: the attempt's time
+        # is taken before this read, so any entry committed before that time is seen and no attempt
+        # ever starts after an entry for its number went in (the earlier check only spares claims).
         attempt.dialled_mono = self.clock.monotonic()
         attempt.started_at = self.clock.now()
+        blocked = await dnc_blocked(self.store.db, attempt.phone, self.dnc_lists_of(run))
+        if blocked is not None:
+            log.info(
+                "campaign %s: lead %s listed do-not-call (%s) just now",
+                run.campaign_id,
+                attempt.lead_id,
+                blocked,
+            )
+            self.release_agent(attempt)
+            self.forget(attempt)
+            await self.store.release(
+                attempt.lead_id, status="dnc", next_attempt_at=None, reason=f"dnc:{blocked}"
+            )
+            return
         await self.store.attempt_started(
             attempt_id=attempt.attempt_id,
             campaign_id=run.campaign_id,
