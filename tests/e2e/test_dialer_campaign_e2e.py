@@ -136,23 +136,31 @@ async def test_a_predictive_campaign_runs_to_completion_inside_the_rules(
             assert status == 200, body
 
             # mid-campaign: three busy numbers that were dialled once and wait for their retry go on
-            # the do-not-call list; none may be dialled after that moment
-            async def busy_waiting_retry() -> list[str]:
-                waiting = [
-                    r["phone"]
-                    for r in await leads(app)
-                    if r["phone"][-2] == BUSY
-                    and r["status"] == "scheduled"
-                    and r["attempts"] == 1
-                    and r["next_attempt_at"] > datetime.now(UTC) + timedelta(seconds=2)
-                ]
-                return waiting if len(waiting) >= 3 else []
+            # the do-not-call list, each as soon as it is seen waiting; none may be dialled after that
+            blocked_during: list[str] = []
 
-            blocked_during = (await wait_for(busy_waiting_retry, timeout=120, what="busy leads retrying"))[:3]
-            status, body = await api(
-                app, "POST", "/api/v1/dnc/global", token=SUPERVISOR_TOKEN, json={"numbers": blocked_during}
-            )
-            assert status == 200, body
+            async def three_busy_listed() -> bool:
+                for r in await leads(app):
+                    if (
+                        r["phone"][-2] == BUSY
+                        and r["phone"] not in blocked_during
+                        and r["status"] == "scheduled"
+                        and r["attempts"] == 1
+                        and r["next_attempt_at"] > datetime.now(UTC) + timedelta(seconds=1)
+                    ):
+                        status, body = await api(
+                            app,
+                            "POST",
+                            "/api/v1/dnc/global",
+                            token=SUPERVISOR_TOKEN,
+                            json={"numbers": [r["phone"]]},
+                        )
+                        assert status == 200, body
+                        blocked_during.append(r["phone"])
+                        break
+                return len(blocked_during) >= 3
+
+            await wait_for(three_busy_listed, timeout=180, what="three busy leads listed while retrying")
 
             async def done() -> bool:
                 if dialer.attempts:
