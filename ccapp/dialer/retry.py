@@ -145,9 +145,12 @@ class RetryPolicy:
             if delay is None:
                 raise ValueError(f"no retry delay configured for {outcome}")
             candidate = now_utc + delay
-        return self._place(candidate, zone, list(dialled_at))
+        return self.place(candidate, zone, list(dialled_at))
 
-    def _place(self, candidate: datetime, zone: tzinfo, dialled_at: list[datetime]) -> datetime | None:
+    def place(self, candidate: datetime, zone: tzinfo, dialled_at: list[datetime]) -> datetime | None:
+        """The first instant at or after ``candidate`` inside a calling window (in ``zone``) whose
+        local day has not reached the daily cap given the number's earlier dials ``dialled_at``;
+        None when there is none (no window within 8 days). ``candidate`` itself when it may dial."""
         # Each round either returns or moves to a later local day, where the count starts afresh;
         # a bound keeps a pathological cap/window mix from looping.
         for _ in range(16):

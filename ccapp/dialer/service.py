@@ -43,8 +43,6 @@ from ccapp.storage.dnc_check import dnc_blocked
 log = logging.getLogger("ccapp.dialer")
 
 S = AgentState
-#: how long the dialplan's AMD may keep an answered line before ccapp gives up on it
-AMD_TIMEOUT_S = 12.0
 #: the abandon window's counts are re-read from the database this often (in between: counted here)
 _WINDOW_REFRESH_S = 60.0
 
@@ -310,39 +308,33 @@ class DialerService:
         """The do-not-call lists a campaign's numbers are checked against."""
         return (*run.settings.dnc_lists, f"campaign:{run.campaign_id}")
 
-    async def dialable(self, run: CampaignRun, lead: LeadRecord) -> bool:
-        s = run.settings
-        now = self.clock.now()
-        blocked = await dnc_blocked(self.store.db, lead.phone, self.dnc_lists_of(run))
-        if blocked is not None:
-            log.info(
-                "campaign %s: lead %s blocked by do-not-call list %s", run.campaign_id, lead.lead_id, blocked
-            )
-            await self.store.release(
-                lead.lead_id, status="dnc", next_attempt_at=None, reason=f"dnc:{blocked}"
-            )
+    async def listed(self, run: CampaignRun, lead_id: str, phone: str) -> bool:
+        """True (and the lead closed as ``dnc``) when a do-not-call list of the campaign has ``phone``."""
+        blocked = await dnc_blocked(self.store.db, phone, self.dnc_lists_of(run))
+        if blocked is None:
             return False
-        zone = run.zone(lead.time_zone)
-        if not run.windows.open_at(now, zone):
-            opens = run.windows.next_open(now, zone)
-            await self.store.release(
-                lead.lead_id,
-                status="scheduled" if opens else "exhausted",
-                next_attempt_at=opens,
-                reason="outside_window" if opens else "no_window",
-            )
-            return False
-        day_start, day_end = local_day_bounds(now, zone)
-        if len(await self.store.dialled_since(lead.phone, day_start)) >= s.daily_cap:
-            opens = run.windows.next_open(day_end, zone)
-            await self.store.release(
-                lead.lead_id,
-                status="scheduled" if opens else "exhausted",
-                next_attempt_at=opens,
-                reason="daily_cap",
-            )
-            return False
+        log.info("campaign %s: lead %s blocked by do-not-call list %s", run.campaign_id, lead_id, blocked)
+        await self.store.release(lead_id, status="dnc", next_attempt_at=None, reason=f"dnc:{blocked}")
         return True
+
+    async def dialable(self, run: CampaignRun, lead: LeadRecord) -> bool:
+        """Whether ``lead`` may be dialled now: not listed do-not-call, inside its calling window,
+        under the daily cap. Otherwise it is closed (``dnc``, ``exhausted``) or rescheduled."""
+        if await self.listed(run, lead.lead_id, lead.phone):
+            return False
+        now = self.clock.now()
+        zone = run.zone(lead.time_zone)
+        today = await self.store.dialled_since(lead.phone, local_day_bounds(now, zone)[0])
+        # the retry policy's own placement: the next instant in a window under the daily cap
+        opens = run.policy.place(now, zone, today)
+        if opens == now:
+            return True
+        window_open = run.windows.open_at(now, zone)
+        reason = "daily_cap" if window_open else "outside_window" if opens else "no_window"
+        await self.store.release(
+            lead.lead_id, status="scheduled" if opens else "exhausted", next_attempt_at=opens, reason=reason
+        )
+        return False
 
     # ------------------------------------------------------------------ agents
     def reserve(self, run: CampaignRun, work_id: str) -> str | None:
@@ -397,19 +389,9 @@ class DialerService:
         # ever starts after an entry for its number went in (the earlier check only spares claims).
         attempt.dialled_mono = self.clock.monotonic()
         attempt.started_at = self.clock.now()
-        blocked = await dnc_blocked(self.store.db, attempt.phone, self.dnc_lists_of(run))
-        if blocked is not None:
-            log.info(
-                "campaign %s: lead %s listed do-not-call (%s) just now",
-                run.campaign_id,
-                attempt.lead_id,
-                blocked,
-            )
+        if await self.listed(run, attempt.lead_id, attempt.phone):
             self.release_agent(attempt)
             self.forget(attempt)
-            await self.store.release(
-                attempt.lead_id, status="dnc", next_attempt_at=None, reason=f"dnc:{blocked}"
-            )
             return
         await self.store.attempt_started(
             attempt_id=attempt.attempt_id,
