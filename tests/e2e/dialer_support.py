@@ -23,7 +23,7 @@ from ccapp.acd.model import AgentState
 from ccapp.app import Application
 from ccapp.dialer.importer import import_file
 from ccapp.storage import Database
-from tests.e2e.acd_support import PSTN_DIAL, acd_config, db_rows
+from tests.e2e.acd_support import PSTN_DIAL, acd_config, db_rows, wait_for
 from tests.support.testbed import REPO, ensure_dialplan, sandbox_root
 
 PERSON, MACHINE, BUSY, NO_ANSWER, CONGESTION = "0", "1", "2", "3", "4"
@@ -121,6 +121,15 @@ async def import_leads(app: Application, path: Path, campaign: str = "c1") -> An
         )
     finally:
         await db.dispose()
+
+
+async def campaign_finished(app: Application, campaign: str = "c1", timeout: float = 60) -> None:
+    """Until the dialer has marked ``campaign`` finished (nothing new, scheduled or dialling left)."""
+
+    async def finished() -> bool:
+        return app.dialer is not None and app.dialer.runs[campaign].status == "finished"
+
+    await wait_for(finished, timeout=timeout, what=f"campaign {campaign} finished")
 
 
 async def attempts(app: Application) -> list[dict[str, Any]]:

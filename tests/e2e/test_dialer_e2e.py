@@ -23,6 +23,7 @@ from tests.e2e.dialer_support import (
     SILENT_PERSON,
     AgentHands,
     attempts,
+    campaign_finished,
     dialer_config,
     import_leads,
     leads,
@@ -55,10 +56,7 @@ async def test_a_progressive_campaign_bridges_people_and_records_every_other_out
     with AgentHands(app, talk_s=2):
         await app.dialer.command("c1", "start", actor="test")
 
-        async def finished() -> bool:
-            return app.dialer is not None and app.dialer.runs["c1"].status == "finished"
-
-        await wait_for(finished, timeout=90, what="campaign finished")
+        await campaign_finished(app, timeout=90)
     rows = {r["phone"]: r for r in await attempts(app)}
     assert len(rows) == len(kinds)
     by_kind = {k: rows[number(k, i)] for i, k in enumerate(kinds)}
@@ -93,10 +91,7 @@ async def test_a_person_no_agent_can_take_hears_the_abandon_message_within_two_s
     await login(app, "A1")
     await app.dialer.command("c1", "start", actor="test")
 
-    async def finished() -> bool:
-        return app.dialer is not None and app.dialer.runs["c1"].status == "finished"
-
-    await wait_for(finished, timeout=40, what="campaign finished")
+    await campaign_finished(app, timeout=40)
     [row] = await attempts(app)
     assert row["abandoned"] and row["result"] == "human" and row["agent_id"] is None
     heard = pstn_recording(phone, row["attempt_id"])
@@ -221,10 +216,7 @@ async def test_amd_verdicts_are_compared_with_the_agents_dispositions_in_the_amd
     with AgentHands(app, talk_s=1.5, dispose=dispose):
         await app.dialer.command("c1", "start", actor="test")  # type: ignore[union-attr]
 
-        async def finished() -> bool:
-            return app.dialer is not None and app.dialer.runs["c1"].status == "finished"
-
-        await wait_for(finished, timeout=120, what="campaign finished")
+        await campaign_finished(app, timeout=120)
     verdicts = {a["phone"][-2]: a["amd"] for a in await attempts(app)}
     assert verdicts == {PERSON: "HUMAN", MACHINE: "MACHINE", SILENT_PERSON: "MACHINE", SHORT_MACHINE: "HUMAN"}
     out = subprocess.run(
